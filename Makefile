@@ -1,0 +1,109 @@
+# waft - plain GNU Makefile (see docs/building.md).
+#
+#   make            library + CLI             make check   every test (also under ASan+UBSan)
+#   make demo       install deps, run demo    make spec    the official spec suite
+#   make test       unit + spec tests         make fuzz    libFuzzer, bounded time
+#   make SAN=address,undefined ...            builds into build/asan-ubsan/
+
+CC      ?= cc
+SPEC    ?= ../shared/spec
+V       ?=
+SAN     ?=
+O       ?= -O2
+
+ifeq ($(SAN),)
+BUILD   ?= build
+SANFLAGS :=
+else
+BUILD   ?= build/$(subst address,asan,$(subst undefined,ubsan,$(subst $(comma),-,$(SAN))))
+SANFLAGS := -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
+O        := -O1
+endif
+comma := ,
+
+WARN := -Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wstrict-prototypes \
+        -Wmissing-prototypes -Wold-style-definition -Wvla -Werror
+CFLAGS_ALL := -std=c11 $(O) -g $(WARN) $(SANFLAGS) -fvisibility=hidden \
+              -D_DEFAULT_SOURCE -Iinclude -Isrc $(CFLAGS)
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+LDLIBS_ALL := -lm $(LDLIBS)
+
+LIB_SRC := $(wildcard src/base/*.c src/decode/*.c src/validate/*.c src/store/*.c src/interp/*.c \
+                      src/api/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+SPEC_SRC := $(wildcard tests/spec/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+SPEC_OBJ := $(SPEC_SRC:%.c=$(BUILD)/%.o)
+
+LIB  := $(BUILD)/libwaft.a
+CLI  := $(BUILD)/waft
+UNIT := $(BUILD)/waft-unit
+SPECRUN := $(BUILD)/waft-spec
+
+.PHONY: all lib cli test unit spec check check-san demo fuzz format format-check clean install
+
+all: lib cli
+
+lib: $(LIB)
+cli: $(CLI)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  CC $<";)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(if $(V),,@echo "  AR $@";)ar rcs $@ $^
+
+$(CLI): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
+
+$(UNIT): $(UNIT_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(UNIT_OBJ) $(LIB) $(LDLIBS_ALL)
+
+$(SPECRUN): $(SPEC_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(SPEC_OBJ) $(LIB) $(LDLIBS_ALL)
+
+unit: $(UNIT)
+	$(UNIT)
+
+spec: $(SPECRUN)
+	$(SPECRUN) --expected tests/spec/expected-failures.txt $(SPEC)/core
+
+test: unit spec
+
+# Everything: normal build, then the same tests under ASan+UBSan, then the CLI tests.
+check:
+	$(MAKE) all test
+	$(MAKE) SAN=address,undefined test
+	bash tests/cli/run.sh $(BUILD)/waft
+
+demo:
+	bash tools/install-deps.sh
+	$(MAKE) all
+	bash examples/demo.sh $(BUILD)/waft
+
+FUZZ_BUILD := build/fuzz
+FUZZ_TIME ?= 60
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang O=-O1 \
+	    CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -DWAFT_FUZZING" lib
+	clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
+	    tests/fuzz/fuzz_module.c $(FUZZ_BUILD)/libwaft.a -lm -o $(FUZZ_BUILD)/fuzz_module
+	mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/fuzz_module -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=10 \
+	    $(FUZZ_BUILD)/corpus tests/fuzz/corpus
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SPEC_OBJ:.o=.d)

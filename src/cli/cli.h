@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.h - contract between the files of the `waft` command (src/cli/).
+ *
+ * Invariants of this module:
+ *  - The CLI uses the public API alone: it includes <waft/waft.h> and never a src/ header.
+ *  - Every message goes to stderr as one line that starts with "waft: "; results of a call
+ *    go to stdout, one value per line.
+ *  - Exit statuses are the CLI_EXIT_* values below, or the guest's own exit code.
+ *  - Nothing here keeps state between commands: no mutable globals.
+ */
+#ifndef WAFT_CLI_H
+#define WAFT_CLI_H
+
+#include <waft/waft.h>
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* ==== Exit statuses ==== */
+
+#define CLI_EXIT_OK    0   /* success */
+#define CLI_EXIT_ERROR 1   /* I/O error, malformed/invalid module, link error, ... */
+#define CLI_EXIT_USAGE 2   /* bad command line */
+#define CLI_EXIT_TRAP  134 /* the guest trapped or ran out of fuel (128 + SIGABRT) */
+
+/* ==== Commands (main.c, run.c) ==== */
+
+/* `waft run ARGS...`: argv[0] is "run". Returns the process exit status. */
+int cli_run_main(int argc, char **argv);
+/* Writes the help of `waft run` to `out`. */
+void cli_run_usage(FILE *out);
+
+/* ==== Values (value.c) ==== */
+
+/* Short text name of a value type ("i32", "funcref", ...); "?" for an unknown one. */
+const char *cli_valtype_name(waft_valtype type);
+
+/* Parses the command-line text of an argument of type `type` into *out:
+ *   i32, i64   decimal or 0x hex, with optional sign; signed or unsigned range
+ *              (so -1, 4294967295 and 0xffffffff are the same i32); '_' may separate digits
+ *   f32, f64   what strtof/strtod accept (decimal, hex floats, inf, nan) plus
+ *              [-]nan:0xPAYLOAD for a NaN with a given payload
+ *   funcref    null
+ *   externref  null, or a non-zero decimal/hex host value
+ * Returns 0 on success, -1 if the text is not a value of that type. */
+int cli_parse_val(waft_valtype type, const char *text, waft_val *out);
+
+/* Prints a result on its own line: i32/i64 as signed decimal, f32 with %.9g, f64 with
+ * %.17g, references as "null" or "ref". */
+void cli_print_val(FILE *out, const waft_val *val);
+
+/* ==== Messages (report.c) ==== */
+
+/* Writes a name that may hold any byte: printable ASCII as is, the rest as \xHH. */
+void cli_put_name(FILE *out, const char *name, size_t len);
+
+/* Reports a failed API call on a file as one line:
+ *   waft: FILE: <code text>: <message> (at byte offset N, func[F])
+ * `err` may be NULL, and then only the result code's text is given. */
+void cli_report_error(const char *file, waft_result r, const waft_error *err);
+
+/* Reports the last trap of `store`: "waft: trap: <reason>" then the backtrace, one line
+ * per frame, innermost first. Returns CLI_EXIT_TRAP. */
+int cli_report_trap(const waft_store *store);
+
+/* Reports a run suspended because its fuel ran out ("waft: trap: all fuel consumed") with
+ * the frames of the suspended execution. Returns CLI_EXIT_TRAP. */
+int cli_report_fuel(const waft_store *store);
+
+/* ==== Linking (link.c) ==== */
+
+/* A host module that can satisfy imports (WASI preview1 will be one). The run command asks
+ * each host in turn for every import of the guest; the first that answers WAFT_OK wins.
+ * `resolve` gets the import's index and description, creates or finds the matching object
+ * in `store` and writes its handle to *out. It returns WAFT_ERR_NOT_FOUND when it does not
+ * provide that import, or another error (detail in out_err) to stop linking. `ctx` is the
+ * host's own state and outlives the store. */
+typedef struct cli_host {
+    const char *name;
+    waft_result (*resolve)(void *ctx, waft_store *store, const waft_module *module, uint32_t i,
+                           const waft_import_desc *desc, waft_extern *out, waft_error *out_err);
+    void *ctx;
+} cli_host;
+
+/* Resolves every import of `module` against `hosts` (`nhosts` entries, may be 0). On
+ * WAFT_OK, *out_imports is a malloc'd array of waft_module_import_count() handles (NULL
+ * when there are none) that the caller frees. Returns WAFT_ERR_NOT_FOUND with
+ * *out_missing set to the index of the first import no host provides, WAFT_ERR_NOMEM, or
+ * the error of a host (with out_err filled). */
+waft_result cli_link(waft_store *store, const waft_module *module, const cli_host *hosts,
+                     size_t nhosts, waft_extern **out_imports, uint32_t *out_missing,
+                     waft_error *out_err);
+
+#endif

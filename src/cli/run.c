@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/* run.c - `waft run`: load a module, link its imports, instantiate it, call one export.
+ *
+ * Invariants:
+ *  - One engine, one module, one store per run, all freed on every path (one exit label).
+ *  - The export to call is checked against the module before anything runs, so a typo in
+ *    --invoke never runs the start function first.
+ *  - Imports are satisfied only through the cli_host list (run_hosts), which is where the
+ *    WASI host plugs in.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== Options ==== */
+
+typedef struct run_options {
+    const char *invoke; /* --invoke NAME, or NULL to run _start */
+    int use_fuel;       /* --fuel given */
+    uint64_t fuel;
+    waft_config config; /* --max-call-depth, --max-stack-slots */
+    const char *path;   /* MODULE.wasm, or "-" for standard input */
+    int nargs;          /* ARGS after the module */
+    char **args;
+} run_options;
+
+void cli_run_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: waft run [OPTIONS] MODULE.wasm [ARGS...]\n"
+            "\n"
+            "Instantiates MODULE.wasm (\"-\" reads it from standard input) and calls its\n"
+            "\"_start\" export, or with --invoke the export NAME, passing ARGS converted to its\n"
+            "parameter types. Each result is printed on its own line: i32/i64 as signed\n"
+            "decimal, f32 with %%.9g, f64 with %%.17g, references as \"null\" or \"ref\".\n"
+            "\n"
+            "Options:\n"
+            "  --invoke NAME          call the exported function NAME instead of _start\n"
+            "  --fuel N               allow N instructions; when they run out the program\n"
+            "                         stops with \"waft: trap: all fuel consumed\"\n"
+            "  --max-call-depth N     at most N nested wasm calls (default %u)\n"
+            "  --max-stack-slots N    value stack of N 8-byte slots (default %u)\n"
+            "  -h, --help             show this help\n"
+            "  --                     end of options\n"
+            "\n"
+            "ARGS for --invoke, by parameter type:\n"
+            "  i32, i64               decimal or 0x hex, signed or unsigned\n"
+            "                         (-1, 4294967295 and 0xffffffff are the same i32)\n"
+            "  f32, f64               decimal or hex floats, inf, -inf, nan, nan:0xPAYLOAD\n"
+            "  funcref, externref     null (externref also takes a non-zero number)\n"
+            "\n"
+            "Imports: none can be satisfied yet (WASI support is not built yet).\n"
+            "\n"
+            "Exit status:\n"
+            "  0     success\n"
+            "  1     error: cannot read the file, malformed or invalid module, link error\n"
+            "  2     usage error (bad option, wrong number or form of ARGS)\n"
+            "  134   the program trapped (a backtrace follows the message on stderr)\n"
+            "        or ran out of fuel\n"
+            "  N     the exit code the program asked for (WASI proc_exit)\n",
+            WAFT_DEFAULT_CALL_DEPTH, WAFT_DEFAULT_STACK_SLOTS);
+}
+
+static int usage_error(const char *what)
+{
+    fprintf(stderr, "waft: run: %s (see 'waft run --help')\n", what);
+    return CLI_EXIT_USAGE;
+}
+
+/* A decimal count in [min, max], the whole string. */
+static int parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Matches argv[*i] against an option that takes a value ("--name VALUE" or "--name=VALUE").
+ * Returns 0 if it is another option, 1 with *out_value set, or -1 if the value is missing. */
+static int option_value(int argc, char **argv, int *i, const char *name, const char **out_value)
+{
+    size_t n = strlen(name);
+    const char *arg = argv[*i];
+
+    if (strncmp(arg, name, n) != 0)
+        return 0;
+    if (arg[n] == '=') {
+        *out_value = arg + n + 1;
+        return 1;
+    }
+    if (arg[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *i += 1;
+    *out_value = argv[*i];
+    return 1;
+}
+
+/* Fills *o from argv (argv[0] is "run"). Returns -1 to go on, or an exit status. */
+static int parse_options(int argc, char **argv, run_options *o)
+{
+    int i;
+
+    memset(o, 0, sizeof *o);
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = NULL;
+        uint64_t n;
+        int m;
+
+        if (strcmp(arg, "--") == 0) {
+            i++;
+            break;
+        }
+        if (arg[0] != '-' || arg[1] == '\0')
+            break; /* the module ("-" is standard input) */
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            cli_run_usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if ((m = option_value(argc, argv, &i, "--invoke", &value)) != 0) {
+            if (m < 0 || value[0] == '\0')
+                return usage_error("--invoke needs a function name");
+            o->invoke = value;
+        } else if ((m = option_value(argc, argv, &i, "--fuel", &value)) != 0) {
+            if (m < 0 || parse_count(value, 0, UINT64_MAX, &n) != 0)
+                return usage_error("--fuel needs a number of instructions");
+            o->use_fuel = 1;
+            o->fuel = n;
+        } else if ((m = option_value(argc, argv, &i, "--max-call-depth", &value)) != 0) {
+            if (m < 0 || parse_count(value, 1, UINT32_MAX, &n) != 0)
+                return usage_error("--max-call-depth needs a number from 1 to 4294967295");
+            o->config.max_call_depth = (uint32_t)n;
+        } else if ((m = option_value(argc, argv, &i, "--max-stack-slots", &value)) != 0) {
+            if (m < 0 || parse_count(value, 1, UINT32_MAX, &n) != 0)
+                return usage_error("--max-stack-slots needs a number from 1 to 4294967295");
+            o->config.max_stack_slots = (uint32_t)n;
+        } else {
+            fprintf(stderr, "waft: run: unknown option '%s' (see 'waft run --help')\n", arg);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (i >= argc)
+        return usage_error("missing MODULE.wasm");
+    o->path = argv[i];
+    o->nargs = argc - i - 1;
+    o->args = argv + i + 1;
+    return -1;
+}
+
+/* ==== Loading ==== */
+
+/* Reads a whole file (or standard input for "-") into a malloc'd buffer. */
+static int read_file(const char *path, uint8_t **out_bytes, size_t *out_len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    int status = -1;
+
+    if (f == NULL) {
+        fprintf(stderr, "waft: %s: cannot open: %s\n", path, strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        size_t got;
+        if (len == cap) {
+            size_t new_cap = cap == 0 ? 65536 : cap * 2;
+            uint8_t *p = new_cap > cap ? realloc(buf, new_cap) : NULL;
+            if (p == NULL) {
+                fprintf(stderr, "waft: %s: file too large to load\n", path);
+                goto done;
+            }
+            buf = p;
+            cap = new_cap;
+        }
+        got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "waft: %s: cannot read: %s\n", path, strerror(errno));
+        goto done;
+    }
+    *out_bytes = buf;
+    *out_len = len;
+    buf = NULL;
+    status = 0;
+done:
+    free(buf);
+    if (f != stdin)
+        fclose(f);
+    return status;
+}
+
+static const char *kind_name(waft_extern_kind kind)
+{
+    switch (kind) {
+    case WAFT_EXTERN_FUNC:
+        return "function";
+    case WAFT_EXTERN_TABLE:
+        return "table";
+    case WAFT_EXTERN_MEMORY:
+        return "memory";
+    case WAFT_EXTERN_GLOBAL:
+        return "global";
+    }
+    return "?";
+}
+
+/* Checks that the module exports a function called `name`; reports it if not. */
+static int check_entry(const char *path, const waft_module *module, const char *name, int invoked)
+{
+    uint32_t n = waft_module_export_count(module);
+    size_t len = strlen(name);
+
+    for (uint32_t i = 0; i < n; i++) {
+        waft_export_desc e;
+        waft_module_export(module, i, &e);
+        if (e.name_len != len || memcmp(e.name, name, len) != 0)
+            continue;
+        if (e.kind == WAFT_EXTERN_FUNC)
+            return 0;
+        fprintf(stderr, "waft: %s: export \"%s\" is a %s, not a function\n", path, name,
+                kind_name(e.kind));
+        return -1;
+    }
+    if (invoked)
+        fprintf(stderr, "waft: %s: no exported function \"%s\"\n", path, name);
+    else
+        fprintf(stderr,
+                "waft: %s: no \"_start\" function to run (use --invoke NAME to call an "
+                "export)\n",
+                path);
+    return -1;
+}
+
+/* ==== Linking ==== */
+
+/* Host modules offered to the guest, in lookup order. There are none yet: the WASI
+ * preview1 host will be the first entry, and cli_link needs no change for it. */
+static const cli_host *run_hosts(size_t *out_count)
+{
+    *out_count = 0;
+    return NULL;
+}
+
+static int report_missing_import(const char *path, const waft_module *module, uint32_t i,
+                                 size_t nhosts)
+{
+    waft_import_desc d;
+
+    waft_module_import(module, i, &d);
+    fprintf(stderr, "waft: %s: import \"", path);
+    cli_put_name(stderr, d.module, d.module_len);
+    fputs("\" \"", stderr);
+    cli_put_name(stderr, d.name, d.name_len);
+    fprintf(stderr, "\" cannot be satisfied (%s)\n",
+            nhosts == 0 ? "WASI support is not built yet" : "no host module provides it");
+    return CLI_EXIT_ERROR;
+}
+
+/* ==== Calling ==== */
+
+/* Converts ARGS to the parameter types of `type` into args[]. */
+static int parse_args(const run_options *o, const waft_functype *type, waft_val *args)
+{
+    if ((uint32_t)o->nargs != type->nparams) {
+        fprintf(stderr, "waft: run: \"%s\" takes %" PRIu32 " argument%s (", o->invoke,
+                type->nparams, type->nparams == 1 ? "" : "s");
+        for (uint32_t i = 0; i < type->nparams; i++)
+            fprintf(stderr, "%s%s", i > 0 ? " " : "", cli_valtype_name(type->params[i]));
+        fprintf(stderr, "), %d given\n", o->nargs);
+        return CLI_EXIT_USAGE;
+    }
+    for (uint32_t i = 0; i < type->nparams; i++) {
+        if (cli_parse_val(type->params[i], o->args[i], &args[i]) != 0) {
+            fprintf(stderr, "waft: run: argument %" PRIu32 " of \"%s\": \"%s\" is not a%s %s\n",
+                    i + 1, o->invoke, o->args[i], type->params[i] == WAFT_I32 ? "n" : "",
+                    cli_valtype_name(type->params[i]));
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+/* Turns the outcome of a call (or of instantiation) into output and an exit status. */
+static int finish(const char *path, waft_store *store, waft_result r, const waft_val *results,
+                  uint32_t nresults)
+{
+    switch (r) {
+    case WAFT_OK:
+        for (uint32_t i = 0; i < nresults; i++)
+            cli_print_val(stdout, &results[i]);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "waft: cannot write the results: %s\n", strerror(errno));
+            return CLI_EXIT_ERROR;
+        }
+        return CLI_EXIT_OK;
+    case WAFT_TRAPPED:
+        return cli_report_trap(store);
+    case WAFT_EXITED:
+        return (int)waft_store_exit_code(store);
+    case WAFT_SUSPENDED: {
+        int status;
+        if (waft_store_stop_reason(store) == WAFT_STOP_FUEL) {
+            status = cli_report_fuel(store);
+        } else {
+            fprintf(stderr, "waft: %s: the program was suspended and cannot be resumed here\n",
+                    path);
+            status = CLI_EXIT_ERROR;
+        }
+        waft_store_abandon(store);
+        return status;
+    }
+    default:
+        cli_report_error(path, r, NULL);
+        return CLI_EXIT_ERROR;
+    }
+}
+
+static int run_module(const run_options *o)
+{
+    const char *entry = o->invoke != NULL ? o->invoke : "_start";
+    uint8_t *bytes = NULL;
+    size_t len = 0, nhosts;
+    const cli_host *hosts = run_hosts(&nhosts);
+    waft_engine *engine = NULL;
+    waft_module *module = NULL;
+    waft_store *store = NULL;
+    waft_instance *instance = NULL;
+    waft_extern *imports = NULL;
+    waft_extern func;
+    waft_functype type;
+    waft_val *args = NULL, *results = NULL;
+    waft_error err;
+    waft_result r;
+    uint32_t missing = 0;
+    int status = CLI_EXIT_ERROR;
+
+    memset(&err, 0, sizeof err);
+    if (read_file(o->path, &bytes, &len) != 0)
+        goto done;
+    r = waft_engine_new(&o->config, &engine);
+    if (r != WAFT_OK) {
+        cli_report_error(NULL, r, NULL);
+        goto done;
+    }
+    r = waft_module_new(engine, bytes, len, &module, &err);
+    if (r != WAFT_OK) {
+        cli_report_error(o->path, r, &err);
+        goto done;
+    }
+    if (check_entry(o->path, module, entry, o->invoke != NULL) != 0)
+        goto done;
+
+    r = waft_store_new(engine, &store);
+    if (r != WAFT_OK) {
+        cli_report_error(NULL, r, NULL);
+        goto done;
+    }
+    r = cli_link(store, module, hosts, nhosts, &imports, &missing, &err);
+    if (r == WAFT_ERR_NOT_FOUND) {
+        status = report_missing_import(o->path, module, missing, nhosts);
+        goto done;
+    } else if (r != WAFT_OK) {
+        cli_report_error(o->path, r, &err);
+        goto done;
+    }
+    if (o->use_fuel)
+        waft_store_set_fuel(store, o->fuel); /* before instantiation: the start function counts */
+    r = waft_instance_new(store, module, imports, waft_module_import_count(module), &instance,
+                          &err);
+    if (r == WAFT_TRAPPED || r == WAFT_EXITED || r == WAFT_SUSPENDED) {
+        status = finish(o->path, store, r, NULL, 0);
+        goto done;
+    } else if (r != WAFT_OK) {
+        cli_report_error(o->path, r, &err);
+        goto done;
+    }
+
+    r = waft_instance_export(instance, entry, strlen(entry), &func);
+    if (r == WAFT_OK)
+        r = waft_func_type(store, func, &type);
+    if (r != WAFT_OK) {
+        cli_report_error(o->path, r, NULL);
+        goto done;
+    }
+    if (o->invoke == NULL && (type.nparams != 0 || type.nresults != 0)) {
+        fprintf(stderr, "waft: %s: \"_start\" must take no parameters and return nothing\n",
+                o->path);
+        goto done;
+    }
+    /* One spare element each: calloc(0) may return NULL. */
+    args = calloc((size_t)type.nparams + 1, sizeof *args);
+    results = calloc((size_t)type.nresults + 1, sizeof *results);
+    if (args == NULL || results == NULL) {
+        cli_report_error(NULL, WAFT_ERR_NOMEM, NULL);
+        goto done;
+    }
+    if (o->invoke != NULL && (status = parse_args(o, &type, args)) >= 0)
+        goto done;
+    r = waft_func_call(store, func, args, type.nparams, results, type.nresults);
+    status = finish(o->path, store, r, results, type.nresults);
+
+done:
+    free(results);
+    free(args);
+    free(imports);
+    if (store != NULL)
+        waft_store_free(store);
+    if (module != NULL)
+        waft_module_free(module);
+    if (engine != NULL)
+        waft_engine_free(engine);
+    free(bytes);
+    return status;
+}
+
+int cli_run_main(int argc, char **argv)
+{
+    run_options o;
+    int status = parse_options(argc, argv, &o);
+
+    if (status >= 0)
+        return status;
+    return run_module(&o);
+}

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/* interp.c - icode interpreter: numeric helpers, entry/resume, traps and backtraces.
+ *
+ * The dispatch loop itself is in loop.inc, instantiated twice below (fast and fuel-counting)
+ * so that the common case pays nothing for fuel.
+ */
+#include "interp/interp.h"
+
+#include <math.h>
+
+#if defined(__GNUC__) && !defined(WAFT_NO_JUMPTABLE)
+#define WAFT_USE_JUMPTABLE 1
+#else
+#define WAFT_USE_JUMPTABLE 0
+#endif
+
+static const char *const trap_texts[WAFT_TRAP_COUNT_] = {
+    [WAFT_TRAP_NONE] = "no trap",
+    [WAFT_TRAP_UNREACHABLE] = "unreachable",
+    [WAFT_TRAP_MEMORY_OOB] = "out of bounds memory access",
+    [WAFT_TRAP_TABLE_OOB] = "out of bounds table access",
+    [WAFT_TRAP_DIV_ZERO] = "integer divide by zero",
+    [WAFT_TRAP_INT_OVERFLOW] = "integer overflow",
+    [WAFT_TRAP_BAD_CONVERSION] = "invalid conversion to integer",
+    [WAFT_TRAP_UNDEFINED_ELEMENT] = "undefined element",
+    [WAFT_TRAP_UNINITIALIZED_ELEMENT] = "uninitialized element",
+    [WAFT_TRAP_INDIRECT_TYPE_MISMATCH] = "indirect call type mismatch",
+    [WAFT_TRAP_STACK_EXHAUSTED] = "call stack exhausted",
+    [WAFT_TRAP_FUEL_EXHAUSTED] = "all fuel consumed",
+    [WAFT_TRAP_HOST] = "host function trapped",
+};
+
+const char *waft_trap_str(waft_trap_code code)
+{
+    return (unsigned)code < WAFT_TRAP_COUNT_ ? trap_texts[code] : "unknown trap";
+}
+
+/* ==== Numeric helpers (raw bits in, raw bits out) ==== */
+
+static inline float f32_of(uint64_t v)
+{
+    uint32_t b = (uint32_t)v;
+    float f;
+    memcpy(&f, &b, 4);
+    return f;
+}
+
+static inline double f64_of(uint64_t v)
+{
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+static inline uint64_t bits_f32(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    return b;
+}
+
+static inline uint64_t bits_f64(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, 8);
+    return b;
+}
+
+static inline uint32_t clz32(uint32_t x)
+{
+#if defined(__GNUC__)
+    return x ? (uint32_t)__builtin_clz(x) : 32;
+#else
+    uint32_t n = 0;
+    if (!x)
+        return 32;
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+static inline uint32_t ctz32(uint32_t x)
+{
+#if defined(__GNUC__)
+    return x ? (uint32_t)__builtin_ctz(x) : 32;
+#else
+    uint32_t n = 0;
+    if (!x)
+        return 32;
+    while (!(x & 1)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+static inline uint64_t clz64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return x ? (uint64_t)__builtin_clzll(x) : 64;
+#else
+    return (x >> 32) ? clz32((uint32_t)(x >> 32)) : 32 + clz32((uint32_t)x);
+#endif
+}
+
+static inline uint64_t ctz64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return x ? (uint64_t)__builtin_ctzll(x) : 64;
+#else
+    return (uint32_t)x ? ctz32((uint32_t)x) : 32 + ctz32((uint32_t)(x >> 32));
+#endif
+}
+
+static inline uint64_t popcnt64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (uint64_t)__builtin_popcountll(x);
+#else
+    uint64_t n = 0;
+    while (x) {
+        x &= x - 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+/* Arithmetic shift right without relying on implementation-defined >> of negatives. */
+static inline int32_t shr_s32(int32_t a, uint32_t n)
+{
+    return a < 0 ? ~(int32_t)(~(uint32_t)a >> n) : (int32_t)((uint32_t)a >> n);
+}
+
+static inline int64_t shr_s64(int64_t a, uint32_t n)
+{
+    return a < 0 ? ~(int64_t)(~(uint64_t)a >> n) : (int64_t)((uint64_t)a >> n);
+}
+
+static inline uint32_t rotl32(uint32_t a, uint32_t n)
+{
+    n &= 31;
+    return n ? (a << n) | (a >> (32 - n)) : a;
+}
+
+static inline uint32_t rotr32(uint32_t a, uint32_t n)
+{
+    n &= 31;
+    return n ? (a >> n) | (a << (32 - n)) : a;
+}
+
+static inline uint64_t rotl64(uint64_t a, uint64_t n)
+{
+    n &= 63;
+    return n ? (a << n) | (a >> (64 - n)) : a;
+}
+
+static inline uint64_t rotr64(uint64_t a, uint64_t n)
+{
+    n &= 63;
+    return n ? (a >> n) | (a << (64 - n)) : a;
+}
+
+/* fmin/fmax per spec 4.3.3: NaN in -> NaN out; -0 < +0. */
+static inline float fmin32(float a, float b)
+{
+    if (a != a || b != b)
+        return a + b;
+    if (a == b)
+        return f32_of(bits_f32(a) | bits_f32(b));
+    return a < b ? a : b;
+}
+
+static inline float fmax32(float a, float b)
+{
+    if (a != a || b != b)
+        return a + b;
+    if (a == b)
+        return f32_of(bits_f32(a) & bits_f32(b));
+    return a > b ? a : b;
+}
+
+static inline double fmin64(double a, double b)
+{
+    if (a != a || b != b)
+        return a + b;
+    if (a == b)
+        return f64_of(bits_f64(a) | bits_f64(b));
+    return a < b ? a : b;
+}
+
+static inline double fmax64(double a, double b)
+{
+    if (a != a || b != b)
+        return a + b;
+    if (a == b)
+        return f64_of(bits_f64(a) & bits_f64(b));
+    return a > b ? a : b;
+}
+
+static inline float u64_to_f32(uint64_t a)
+{
+    return (float)a;
+}
+
+static inline double u64_to_f64(uint64_t a)
+{
+    return (double)a;
+}
+
+/* Source value of a truncation as a double (exact for f32), and whether it is NaN. */
+static double trunc_source(icode_op op, uint64_t v)
+{
+    switch (op) {
+    case OP_I32_TRUNC_F32_S: case OP_I32_TRUNC_F32_U: case OP_I64_TRUNC_F32_S:
+    case OP_I64_TRUNC_F32_U: case OP_I32_TRUNC_SAT_F32_S: case OP_I32_TRUNC_SAT_F32_U:
+    case OP_I64_TRUNC_SAT_F32_S: case OP_I64_TRUNC_SAT_F32_U:
+        return (double)f32_of(v);
+    default:
+        return f64_of(v);
+    }
+}
+
+/* Range of a truncation: valid iff lo < trunc(x) < hi, with exact double bounds. */
+static void trunc_bounds(icode_op op, double *lo, double *hi, bool *is64, bool *is_signed)
+{
+    switch (op) {
+    case OP_I32_TRUNC_F32_S: case OP_I32_TRUNC_F64_S: case OP_I32_TRUNC_SAT_F32_S:
+    case OP_I32_TRUNC_SAT_F64_S:
+        *lo = -2147483649.0;
+        *hi = 2147483648.0;
+        *is64 = false;
+        *is_signed = true;
+        break;
+    case OP_I32_TRUNC_F32_U: case OP_I32_TRUNC_F64_U: case OP_I32_TRUNC_SAT_F32_U:
+    case OP_I32_TRUNC_SAT_F64_U:
+        *lo = -1.0;
+        *hi = 4294967296.0;
+        *is64 = false;
+        *is_signed = false;
+        break;
+    case OP_I64_TRUNC_F32_S: case OP_I64_TRUNC_F64_S: case OP_I64_TRUNC_SAT_F32_S:
+    case OP_I64_TRUNC_SAT_F64_S:
+        *lo = -9223372036854777856.0; /* next double below -2^63 */
+        *hi = 9223372036854775808.0;
+        *is64 = true;
+        *is_signed = true;
+        break;
+    default:
+        *lo = -1.0;
+        *hi = 18446744073709551616.0;
+        *is64 = true;
+        *is_signed = false;
+        break;
+    }
+}
+
+static uint64_t trunc_value(double x, bool is64, bool is_signed)
+{
+    if (is64)
+        return is_signed ? (uint64_t)(int64_t)x : (uint64_t)x;
+    return is_signed ? (uint32_t)(int32_t)x : (uint32_t)x;
+}
+
+static waft_trap_code trunc_checked(icode_op op, uint64_t *slot)
+{
+    double x = trunc_source(op, *slot), lo, hi;
+    bool is64, is_signed;
+    if (x != x)
+        return WAFT_TRAP_BAD_CONVERSION;
+    trunc_bounds(op, &lo, &hi, &is64, &is_signed);
+    if (!(x > lo && x < hi))
+        return WAFT_TRAP_INT_OVERFLOW;
+    *slot = trunc_value(x, is64, is_signed);
+    return WAFT_TRAP_NONE;
+}
+
+static uint64_t trunc_sat(icode_op op, uint64_t v)
+{
+    double x = trunc_source(op, v), lo, hi;
+    bool is64, is_signed;
+    trunc_bounds(op, &lo, &hi, &is64, &is_signed);
+    if (x != x)
+        return 0;
+    if (!(x > lo)) {
+        if (!is_signed)
+            return 0;
+        return is64 ? (uint64_t)INT64_MIN : (uint32_t)INT32_MIN;
+    }
+    if (!(x < hi)) {
+        if (is64)
+            return is_signed ? (uint64_t)INT64_MAX : UINT64_MAX;
+        return is_signed ? (uint32_t)INT32_MAX : UINT32_MAX;
+    }
+    return trunc_value(x, is64, is_signed);
+}
+
+/* ==== Frames ==== */
+
+void interp_unwind(waft_store *s, uint32_t base)
+{
+    if (s->nframes > base)
+        s->nframes = base;
+}
+
+/* Records the wasm backtrace of frames [base, nframes) into the store's trap. */
+static void interp_backtrace(waft_store *s, uint32_t base)
+{
+    uint32_t n = 0;
+    for (uint32_t i = s->nframes; i-- > base && n < STORE_MAX_TRAP_FRAMES;) {
+        const store_frame *fr = &s->frames[i];
+        const store_func *f = s->funcs[fr->func];
+        waft_frame_info *fi = &s->trap_frames[n++];
+        const waft_module *m = f->inst->module;
+        /* callers stopped after their call instruction: look up the one before */
+        uint32_t pc = (i == s->nframes - 1 || fr->pc == 0) ? fr->pc : fr->pc - 1;
+        fi->func = f->index;
+        fi->code_offset = icode_offset_of(f->code, pc);
+        uint32_t len;
+        fi->name = dec_func_name(m, f->index, &len);
+        fi->name_len = len;
+    }
+    s->trap.nframes = n;
+    s->trap.frames = s->trap_frames;
+}
+
+/* ==== The loop, twice ==== */
+
+#define RUN_NAME run_fast
+#define COUNTING 0
+#include "interp/loop.inc"
+#undef RUN_NAME
+#undef COUNTING
+
+#define RUN_NAME run_counted
+#define COUNTING 1
+#include "interp/loop.inc"
+#undef RUN_NAME
+#undef COUNTING
+
+static waft_result run(waft_store *s, uint32_t base)
+{
+    waft_result r = s->fuel != UINT64_MAX ? run_counted(s, base) : run_fast(s, base);
+    if (r == WAFT_SUSPENDED) {
+        s->suspended = true;
+        s->susp_base = base;
+        s->susp_func = s->frames[base].func;
+    }
+    return r;
+}
+
+waft_result interp_call(waft_store *s, uint32_t func, const uint64_t *args)
+{
+    const store_func *f = s->funcs[func];
+    uint32_t base = s->nframes;
+    uint32_t sp0 = base ? s->frames[base - 1].sp : 0;
+    uint32_t np = f->type->nparams;
+    s->stop = WAFT_STOP_NONE;
+    if (f->host) {
+        if ((uint64_t)sp0 + np + f->type->nresults > s->stack_slots) {
+            store_set_trap(s, WAFT_TRAP_STACK_EXHAUSTED, NULL);
+            return WAFT_TRAPPED;
+        }
+        waft_call ctx = { s, NULL };
+        waft_result r = f->host(&ctx, args, s->host_results, f->env);
+        if (r == WAFT_OK) {
+            memcpy(s->stack + sp0, s->host_results, (size_t)f->type->nresults * sizeof(uint64_t));
+            s->result_slot = sp0;
+        } else if (r == WAFT_SUSPENDED) {
+            r = WAFT_ERR_STATE; /* nothing to resume: no wasm frame */
+        }
+        return r;
+    }
+    const icode_func *cf = f->code;
+    if (base >= s->max_frames || (uint64_t)sp0 + cf->max_height > s->stack_slots) {
+        store_set_trap(s, WAFT_TRAP_STACK_EXHAUSTED, NULL);
+        return WAFT_TRAPPED;
+    }
+    uint64_t *fp = s->stack + sp0;
+    if (np)
+        memcpy(fp, args, (size_t)np * sizeof *fp);
+    if (cf->nlocals > np)
+        memset(fp + np, 0, (size_t)(cf->nlocals - np) * sizeof *fp);
+    store_frame *fr = &s->frames[s->nframes++];
+    fr->func = func;
+    fr->pc = 0;
+    fr->fp = sp0;
+    fr->sp = sp0 + cf->nlocals;
+    return run(s, base);
+}
+
+waft_result interp_resume(waft_store *s)
+{
+    s->suspended = false;
+    s->stop = WAFT_STOP_NONE;
+    return run(s, s->susp_base);
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/* store.h - the object graph: store, instances, functions, memories, tables, globals, and the
+ * execution stack; instantiation and linking (spec 4.5).
+ *
+ * Invariants:
+ *  - The store is the one root: every piece of instance and execution state is reachable
+ *    from it, and cross-object references are store indices ([snap]) with pointers kept
+ *    only as caches ([derived]).
+ *  - A funcref value is (store function index + 1); 0 is null.
+ *  - Memory bytes are little-endian wasm memory; `size` is always pages * 64 KiB.
+ *  - The value stack and frame array are allocated once at their limits and never move, so
+ *    the interpreter may hold pointers into them while running.
+ *  - Frames [0, nframes) are wasm activations; `frames[i].pc` and `.sp` are exact for every
+ *    frame that is not the running one.
+ */
+#ifndef WAFT_STORE_H
+#define WAFT_STORE_H
+
+#include "validate/validate.h"
+
+#if defined(__STDC_NO_ATOMICS__)
+#include <signal.h>
+typedef volatile sig_atomic_t store_flag;
+#define STORE_FLAG_LOAD(f)     (f)
+#define STORE_FLAG_STORE(f, v) ((f) = (v))
+#else
+#include <stdatomic.h>
+typedef _Atomic int store_flag;
+#define STORE_FLAG_LOAD(f)     atomic_load_explicit(&(f), memory_order_relaxed)
+#define STORE_FLAG_STORE(f, v) atomic_store_explicit(&(f), (v), memory_order_relaxed)
+#endif
+
+#define STORE_MAX_TRAP_FRAMES 64
+
+struct waft_engine {
+    base_alloc alloc;   /* [derived] */
+    waft_config config; /* [derived] */
+};
+
+typedef struct store_func {
+    uint32_t self;              /* [derived] own store index */
+    uint32_t type_id;           /* [derived] canonical type id in this store */
+    const dec_functype *type;   /* [derived] */
+    waft_instance *inst;        /* [derived] owning instance; NULL for host functions */
+    const icode_func *code;     /* [derived] wasm functions: lowered body */
+    uint32_t index;             /* [snap] function index in its module */
+    waft_host_fn host;          /* [derived] host functions */
+    void *env;                  /* [derived] */
+    dec_functype own_type;      /* [derived] host functions: copied type */
+} store_func;
+
+typedef struct store_memory {
+    uint8_t *data;      /* [snap] contents */
+    uint64_t size;      /* [snap] bytes = pages * 64 KiB */
+    uint32_t pages;     /* [snap] */
+    uint32_t max_pages; /* [snap] limit (65536 when the type has none) */
+    bool has_max;       /* [snap] */
+} store_memory;
+
+typedef struct store_table {
+    uint8_t elem_type; /* [snap] */
+    uint32_t size;     /* [snap] */
+    uint32_t max;      /* [snap] UINT32_MAX when none */
+    bool has_max;      /* [snap] */
+    waft_ref *elems;   /* [snap] size entries */
+} store_table;
+
+typedef struct store_global {
+    uint8_t type;  /* [snap] */
+    bool mutable_; /* [snap] */
+    uint64_t value; /* [snap] raw bits */
+} store_global;
+
+typedef struct store_segment {
+    uint32_t count;  /* [snap] 0 once dropped */
+    waft_ref *refs;  /* [derived] element segments: evaluated references */
+} store_segment;
+
+struct waft_instance {
+    waft_store *store;          /* [derived] */
+    const waft_module *module;  /* [snap] by module hash */
+    uint32_t index;             /* [derived] position in the store */
+    store_func **funcs;         /* [derived] by module function index */
+    store_table **tables;       /* [derived] */
+    store_memory **memories;    /* [derived] */
+    store_global **globals;     /* [derived] */
+    uint32_t *func_ids;         /* [snap] store indices of funcs */
+    uint32_t *table_ids;        /* [snap] */
+    uint32_t *memory_ids;       /* [snap] */
+    uint32_t *global_ids;       /* [snap] */
+    uint32_t *type_ids;         /* [derived] canonical id per module type */
+    store_segment *elems;       /* [snap] (dropped state) */
+    bool *data_dropped;         /* [snap] */
+    store_memory *mem0;         /* [derived] memory 0 or NULL */
+};
+
+typedef struct store_frame {
+    uint32_t func; /* [snap] store function index */
+    uint32_t pc;   /* [snap] cell index: next instruction (callers: after their call) */
+    uint32_t fp;   /* [snap] slot index of local 0 */
+    uint32_t sp;   /* [snap] slot index one past the operand stack top */
+} store_frame;
+
+struct waft_store {
+    waft_engine *engine; /* [derived] */
+    base_alloc *alloc;   /* [derived] */
+
+    store_func **funcs; /* [snap] */
+    uint32_t nfuncs, cap_funcs;
+    store_memory **memories; /* [snap] */
+    uint32_t nmemories, cap_memories;
+    store_table **tables; /* [snap] */
+    uint32_t ntables, cap_tables;
+    store_global **globals; /* [snap] */
+    uint32_t nglobals, cap_globals;
+    waft_instance **instances; /* [snap] */
+    uint32_t ninstances, cap_instances;
+    const dec_functype **types; /* [derived] canonical function types */
+    uint32_t ntypes, cap_types;
+
+    /* execution */
+    uint64_t *stack;      /* [snap] slots [0, top frame's sp) */
+    uint32_t stack_slots; /* [derived] capacity */
+    store_frame *frames;  /* [snap] */
+    uint32_t nframes;     /* [snap] */
+    uint32_t max_frames;  /* [derived] */
+    store_flag pending;   /* [derived] interrupt request */
+    uint64_t fuel;        /* [snap] UINT64_MAX = not counting */
+    uint64_t steps;       /* [snap] instructions counted */
+    waft_stop_reason stop;  /* [snap] */
+    bool suspended;         /* [snap] */
+    uint32_t susp_base;     /* [snap] frame index where the suspended call started */
+    uint32_t susp_func;     /* [snap] store index of the called function */
+    uint32_t result_slot;   /* [derived] where the last finished call left its results */
+    int32_t exit_code;      /* [snap] */
+    uint64_t host_results[DEC_MAX_PARAMS]; /* [derived] scratch for host calls */
+
+    /* last trap */
+    waft_trap trap;                                      /* [derived] */
+    waft_frame_info trap_frames[STORE_MAX_TRAP_FRAMES];  /* [derived] */
+    char trap_message[160];                              /* [derived] */
+};
+
+/* Creates/frees a store. */
+WAFT_INTERNAL waft_result store_new(waft_engine *engine, waft_store **out);
+WAFT_INTERNAL void store_free(waft_store *s);
+
+/* Canonical id of a function type in this store (structural equality); adds it if new.
+ * The type must outlive the store (module types do, since modules outlive instances). */
+WAFT_INTERNAL waft_result store_type_id(waft_store *s, const dec_functype *t, uint32_t *out);
+
+WAFT_INTERNAL waft_result store_add_host_func(waft_store *s, const waft_functype *type,
+                                              waft_host_fn fn, void *env, uint32_t *out);
+WAFT_INTERNAL waft_result store_add_memory(waft_store *s, uint32_t min, uint32_t max, bool has_max,
+                                           uint32_t *out);
+WAFT_INTERNAL waft_result store_add_table(waft_store *s, uint8_t elem_type, uint32_t min,
+                                          uint32_t max, bool has_max, waft_ref init,
+                                          uint32_t *out);
+WAFT_INTERNAL waft_result store_add_global(waft_store *s, uint8_t type, bool mutable_,
+                                           uint64_t value, uint32_t *out);
+
+/* memory.grow: returns the old page count, or -1 (as UINT32_MAX) if it cannot grow. */
+WAFT_INTERNAL uint32_t store_memory_grow(waft_store *s, store_memory *m, uint32_t delta);
+/* table.grow: the same for tables, new entries set to `init`. */
+WAFT_INTERNAL uint32_t store_table_grow(waft_store *s, store_table *t, uint32_t delta,
+                                        waft_ref init);
+
+/* Instantiates (spec 4.5.4) up to but not including the start function. Link errors return
+ * WAFT_ERR_LINK with err set and leave no instance. A segment out of bounds returns
+ * WAFT_TRAPPED with the store's trap set; the instance stays in the store (its functions
+ * may already sit in imported tables) and *out is still set. */
+WAFT_INTERNAL waft_result store_instantiate(waft_store *s, const waft_module *m,
+                                            const waft_extern *imports, uint32_t nimports,
+                                            waft_instance **out, waft_error *err);
+
+/* Sets the store's trap record (no backtrace frames). */
+WAFT_INTERNAL void store_set_trap(waft_store *s, waft_trap_code code, const char *message);
+
+#endif
