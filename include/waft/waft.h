@@ -246,7 +246,9 @@ typedef struct waft_instance waft_instance;
  * order. Returns WAFT_ERR_LINK (with out_err) if an import has the wrong kind or type,
  * WAFT_TRAPPED if a segment is out of bounds or the start function traps (effects on
  * imported objects made before the trap remain, as the spec requires; the trap is read with
- * waft_store_trap()). The module must outlive the instance. */
+ * waft_store_trap()); then *out_instance is NULL, but the half-made instance stays in the
+ * store, because its functions may already sit in imported tables. The module must outlive
+ * the instance, and, once an instantiation has failed part-way, the store. */
 WAFT_API waft_result waft_instance_new(waft_store *store, const waft_module *module,
                                        const waft_extern *imports, uint32_t nimports,
                                        waft_instance **out_instance, waft_error *out_err);

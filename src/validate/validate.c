@@ -374,7 +374,14 @@ static void do_memarg(vctx *v, uint8_t opcode)
     const mem_info *mi = &mem_table[opcode - 0x28];
     uint32_t align = base_read_u32(&v->r);
     uint32_t offset = base_read_u32(&v->r);
-    if (!reader_ok(v) || !memory_ok(v, 0))
+    if (!reader_ok(v))
+        return;
+    if (align >= 32) {
+        /* 2^32 and beyond cannot be an alignment; bit 6 would name a memory (multi-memory) */
+        malformed(v, "malformed memop flags");
+        return;
+    }
+    if (!memory_ok(v, 0))
         return;
     if (align > mi->align) {
         invalid(v, "alignment must not be larger than natural");
@@ -1152,6 +1159,16 @@ static void check_limits(vctx *v, const dec_limits *l, uint64_t bound, const cha
         invalid(v, "size minimum must not be greater than maximum");
 }
 
+/* True if `op` starts some instruction of the supported feature set. */
+static bool known_opcode(uint8_t op)
+{
+    if (num_table[op].r)
+        return true;
+    return op <= 0x05 || (op >= 0x0B && op <= 0x11) || (op >= 0x1A && op <= 0x1C) ||
+           (op >= 0x20 && op <= 0x26) || (op >= 0x28 && op <= 0x44) || op == 0xAD ||
+           (op >= 0xBC && op <= 0xBF) || (op >= 0xD0 && op <= 0xD2) || op == 0xFC;
+}
+
 /* Validates a constant expression of type `want` (spec 3.3.10 with 2.0's context C': only
  * imported globals are visible). */
 static void const_expr(vctx *v, uint32_t off, uint32_t len, uint8_t want)
@@ -1210,7 +1227,10 @@ static void const_expr(vctx *v, uint32_t off, uint32_t len, uint8_t want)
             break;
         }
         default:
-            invalid(v, "constant expression required");
+            if (known_opcode(op))
+                invalid(v, "constant expression required");
+            else
+                malformed(v, "illegal opcode");
             return;
         }
         if (!reader_ok(v))

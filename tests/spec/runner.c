@@ -226,7 +226,7 @@ static void *install_crash_handlers(void)
     }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_crash;
-    sa.sa_flags = SA_ONSTACK | SA_RESETHAND | SA_NODEFER;
+    sa.sa_flags = (int)(SA_ONSTACK | SA_RESETHAND | SA_NODEFER);
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
         sigaction(signals[i], &sa, NULL);
@@ -1131,6 +1131,7 @@ static verdict cmd_action(script *s, const json_value *cmd, const char *type, ui
     } else {
         int exhaustion = strcmp(type, "assert_exhaustion") == 0;
         const json_value *text = json_member_string(cmd, "text");
+        size_t text_len = text != NULL ? text->len : 0;
         const waft_trap *trap = o.result == WAFT_TRAPPED ? waft_store_trap(s->store) : NULL;
         if (o.result == WAFT_TRAPPED &&
             (!exhaustion || (trap != NULL && trap->code == WAFT_TRAP_STACK_EXHAUSTED))) {
@@ -1138,12 +1139,13 @@ static verdict cmd_action(script *s, const json_value *cmd, const char *type, ui
             const char *got = trap == NULL    ? ""
                               : trap->message ? trap->message
                                               : waft_trap_str(trap->code);
-            if (text != NULL && strncmp(got, text->str, text->len) != 0) {
+            size_t common = strlen(got) < text_len ? strlen(got) : text_len;
+            if (text != NULL && strncmp(got, text->str, common) != 0) {
                 note(s, line, label, "trap \"%s\" where the spec says \"%s\"", got, text->str);
             }
         } else {
             sb_printf(why, "expected %s", exhaustion ? "call stack exhaustion" : "trap");
-            if (text != NULL) {
+            if (text != NULL && !exhaustion) {
                 sb_printf(why, " \"%s\"", text->str);
             }
             sb_printf(why, ", got ");
