@@ -44,7 +44,7 @@ CLI  := $(BUILD)/waft
 UNIT := $(BUILD)/waft-unit
 SPECRUN := $(BUILD)/waft-spec
 
-.PHONY: all lib cli test unit spec check check-san demo fuzz format format-check clean install
+.PHONY: all lib cli test unit spec spec-counted check check-san demo fuzz format format-check clean install
 
 all: lib cli
 
@@ -74,7 +74,11 @@ unit: $(UNIT)
 spec: $(SPECRUN)
 	$(SPECRUN) --expected tests/spec/expected-failures.txt $(SPEC)/core
 
-test: unit spec
+# The same suite through the fuel-counting loop (the one that can stop at any instruction).
+spec-counted: $(SPECRUN)
+	$(SPECRUN) --counted --expected tests/spec/expected-failures.txt $(SPEC)/core
+
+test: unit spec spec-counted
 
 # Everything: normal build, then the same tests under ASan+UBSan, then the CLI tests.
 check:
@@ -94,9 +98,10 @@ fuzz:
 	    CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -DWAFT_FUZZING" lib
 	clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
 	    tests/fuzz/fuzz_module.c $(FUZZ_BUILD)/libwaft.a -lm -o $(FUZZ_BUILD)/fuzz_module
-	mkdir -p $(FUZZ_BUILD)/corpus
-	$(FUZZ_BUILD)/fuzz_module -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=10 \
-	    $(FUZZ_BUILD)/corpus tests/fuzz/corpus
+	mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/seeds
+	if [ -d $(SPEC)/core ]; then cp $(SPEC)/core/*/*.wasm $(FUZZ_BUILD)/seeds/; fi
+	$(FUZZ_BUILD)/fuzz_module -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=10 \
+	    -rss_limit_mb=2048 $(FUZZ_BUILD)/corpus tests/fuzz/corpus $(FUZZ_BUILD)/seeds
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

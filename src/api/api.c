@@ -80,7 +80,13 @@ WAFT_API waft_result waft_module_new(waft_engine *engine, const uint8_t *bytes, 
         return r;
     }
     r = val_module(m, out_err);
+    if (r == WAFT_OK) {
+        r = interp_prepare(m);
+        if (r != WAFT_OK)
+            base_error_set(out_err, r, -1, -1, "out of memory while preparing code");
+    }
     if (r != WAFT_OK) {
+        interp_release(m);
         val_module_release(m);
         dec_module_free(m);
         *out_module = NULL;
@@ -105,6 +111,7 @@ WAFT_API void waft_module_free(waft_module *module)
 {
     if (!module)
         return;
+    interp_release(module);
     val_module_release(module);
     dec_module_free(module);
 }

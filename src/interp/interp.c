@@ -307,8 +307,9 @@ void interp_unwind(waft_store *s, uint32_t base)
         s->nframes = base;
 }
 
-/* Records the wasm backtrace of frames [base, nframes) into the store's trap. */
-static void interp_backtrace(waft_store *s, uint32_t base)
+/* Records the wasm backtrace of frames [base, nframes) into the store's trap. `fast`: the
+ * frames' pcs are in fast-code coordinates. */
+static void interp_backtrace(waft_store *s, uint32_t base, bool fast)
 {
     uint32_t n = 0;
     for (uint32_t i = s->nframes; i-- > base && n < STORE_MAX_TRAP_FRAMES;) {
@@ -318,6 +319,8 @@ static void interp_backtrace(waft_store *s, uint32_t base)
         const waft_module *m = f->inst->module;
         /* callers stopped after their call instruction: look up the one before */
         uint32_t pc = (i == s->nframes - 1 || fr->pc == 0) ? fr->pc : fr->pc - 1;
+        if (fast)
+            interp_fast_to_pc(f->code, pc, &pc); /* the start of pc's group */
         fi->func = f->index;
         fi->code_offset = icode_offset_of(f->code, pc);
         uint32_t len;
@@ -342,9 +345,55 @@ static void interp_backtrace(waft_store *s, uint32_t base)
 #undef RUN_NAME
 #undef COUNTING
 
+/* Translates the pcs of frames [base, nframes) between the codes. Returns false (changing
+ * nothing) if some pc is not at a group start. */
+static bool frames_to_fast(waft_store *s, uint32_t base)
+{
+    for (uint32_t i = base; i < s->nframes; i++) {
+        uint32_t x;
+        if (!interp_pc_to_fast(s->funcs[s->frames[i].func]->code, s->frames[i].pc, &x))
+            return false;
+    }
+    for (uint32_t i = base; i < s->nframes; i++)
+        interp_pc_to_fast(s->funcs[s->frames[i].func]->code, s->frames[i].pc, &s->frames[i].pc);
+    return true;
+}
+
+static void frames_from_fast(waft_store *s, uint32_t base)
+{
+    for (uint32_t i = base; i < s->nframes; i++) {
+        const icode_func *f = s->funcs[s->frames[i].func]->code;
+        uint32_t pc = s->frames[i].pc, orig;
+        bool exact = interp_fast_to_pc(f, pc, &orig);
+        WAFT_ASSERT(exact); /* suspension points are group starts (fuse.c) */
+        (void)exact;
+        s->frames[i].pc = orig;
+    }
+}
+
+/* Runs in the fast loop; if the top frame stopped inside a fused group (a counted run can
+ * stop anywhere), first steps with the counted loop until every frame is at a group start.
+ * Between runs, frames are always in original coordinates. */
+static waft_result run_uncounted(waft_store *s, uint32_t base)
+{
+    while (!frames_to_fast(s, base)) {
+        uint64_t steps = s->steps;
+        s->fuel = 1;
+        waft_result r = run_counted(s, base);
+        s->fuel = UINT64_MAX;
+        s->steps = steps;
+        if (r != WAFT_SUSPENDED || s->stop != WAFT_STOP_FUEL)
+            return r;
+    }
+    waft_result r = run_fast(s, base);
+    if (r == WAFT_SUSPENDED)
+        frames_from_fast(s, base);
+    return r;
+}
+
 static waft_result run(waft_store *s, uint32_t base)
 {
-    waft_result r = s->fuel != UINT64_MAX ? run_counted(s, base) : run_fast(s, base);
+    waft_result r = s->fuel != UINT64_MAX ? run_counted(s, base) : run_uncounted(s, base);
     if (r == WAFT_SUSPENDED) {
         s->suspended = true;
         s->susp_base = base;

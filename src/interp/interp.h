@@ -27,6 +27,16 @@ WAFT_INTERNAL waft_result interp_call(waft_store *s, uint32_t func, const uint64
 /* Continues the suspended execution whose base frame is s->susp_base. */
 WAFT_INTERNAL waft_result interp_resume(waft_store *s);
 
+/* Builds the fast (fused) code of every function of a validated module (fuse.c);
+ * interp_release frees it. */
+WAFT_INTERNAL waft_result interp_prepare(waft_module *m);
+WAFT_INTERNAL void interp_release(waft_module *m);
+/* pc translation between the original and the fast code of a function. Exact only at group
+ * starts: interp_fast_to_pc gives the group's start in *out_pc and returns whether fast_pc
+ * was one; interp_pc_to_fast fails when pc is inside a group. */
+WAFT_INTERNAL bool interp_fast_to_pc(const icode_func *f, uint32_t fast_pc, uint32_t *out_pc);
+WAFT_INTERNAL bool interp_pc_to_fast(const icode_func *f, uint32_t pc, uint32_t *out_fast);
+
 /* Drops frames down to `base` (abandon). */
 WAFT_INTERNAL void interp_unwind(waft_store *s, uint32_t base);
 

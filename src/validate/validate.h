@@ -50,6 +50,13 @@ typedef struct icode_func {
     uint32_t max_height; /* slots: locals + deepest operand stack */
     icode_map *map;      /* sorted by pc and by offset */
     uint32_t nmap;
+    /* Filled by the interpreter (src/interp/fuse.c) and freed with the module: the fast
+     * code, where common sequences are fused into one instruction. Every fast instruction
+     * starts where an original one does; fast_map pairs (fast pc -> pc), sorted. */
+    uint32_t *fast;
+    uint32_t fast_len;
+    icode_map *fast_map; /* .pc = fast pc, .offset = original pc */
+    uint32_t nfast_map;
 } icode_func;
 
 /* Validates a decoded module and lowers every function body. Returns WAFT_ERR_INVALID (or

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* runner.c - waft-spec: runs the official spec test suite (wast2json output) via the public API.
  *
- * Usage: waft-spec [--expected FILE] [--update] [-v] PATH...
+ * Usage: waft-spec [--expected FILE] [--update] [--counted] [-v] PATH...
  *
  * Each PATH is a wast2json .json script, or a directory holding either <name>/<name>.json
  * entries or .json files (both one level down, run in name order). The corpus format is
@@ -404,6 +404,7 @@ typedef struct runner {
     uint64_t skipped;
     uint64_t expected_failed;
     uint64_t unexpected_passed;
+    int counted; /* --counted: run every call with fuel on (the counting loop) */
 } runner;
 
 /* A name (borrowed from the script's JSON) bound to an instance. */
@@ -1417,6 +1418,8 @@ static void run_script(runner *run, const char *path)
         script_failure(run, s.file, "waft_store_new: %s", waft_result_str(r));
         goto done;
     }
+    if (run->counted)
+        waft_store_set_fuel(s.store, UINT64_MAX - 1); /* never runs out; counts steps */
     if (make_spectest(&s, &why) != WAFT_OK) {
         script_failure(run, s.file, "cannot build the spectest module: %s", why.text);
         goto done;
@@ -1587,11 +1590,12 @@ static int write_expected(runner *run, const char *header)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: waft-spec [--expected FILE] [--update] [-v] PATH...\n"
+    fprintf(f, "usage: waft-spec [--expected FILE] [--update] [--counted] [-v] PATH...\n"
                "  PATH            a wast2json .json script, or a directory of them\n"
                "                  (<dir>/<name>/<name>.json or <dir>/*.json)\n"
                "  --expected FILE known failures, one file.wast:LINE per line\n"
                "  --update        rewrite FILE with the failures of this run\n"
+               "  --counted       run with fuel on, i.e. the instruction-counting loop\n"
                "  -v              per-script counts and notes\n");
 }
 
@@ -1613,6 +1617,8 @@ int main(int argc, char **argv)
             run.expected_path = argv[++i];
         } else if (strcmp(arg, "--update") == 0) {
             run.update = 1;
+        } else if (strcmp(arg, "--counted") == 0) {
+            run.counted = 1;
         } else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
             run.verbose = 1;
         } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -1654,8 +1660,8 @@ int main(int argc, char **argv)
         printf("spec: %" PRIu64 " expected failures, %" PRIu64 " unexpected passes\n",
                run.expected_failed, run.unexpected_passed);
     }
-    printf("spec: %" PRIu64 " passed, %" PRIu64 " failed, %" PRIu64 " skipped\n", run.passed,
-           run.failed, run.skipped);
+    printf("%s: %" PRIu64 " passed, %" PRIu64 " failed, %" PRIu64 " skipped\n",
+           run.counted ? "spec-counted" : "spec", run.passed, run.failed, run.skipped);
     status = run.failed == 0 ? 0 : 1;
     if (run.update && write_expected(&run, header) != 0) {
         status = 2;
