@@ -28,16 +28,25 @@ CFLAGS_ALL := -std=c11 $(O) -g $(WARN) $(SANFLAGS) -fvisibility=hidden \
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 LDLIBS_ALL := -lm $(LDLIBS)
 
+# Optional: zstd compression of images, when libzstd-dev is installed (ZSTD=0 disables).
+ZSTD ?= $(if $(wildcard /usr/include/zstd.h),1,0)
+ifeq ($(ZSTD),1)
+CFLAGS_ALL += -DWAFT_HAVE_ZSTD
+LDLIBS_ALL += -lzstd
+endif
+
 LIB_SRC := $(wildcard src/base/*.c src/decode/*.c src/validate/*.c src/store/*.c src/interp/*.c \
-                      src/api/*.c)
+                      src/snapshot/*.c src/api/*.c src/wasi/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 SPEC_SRC := $(wildcard tests/spec/*.c)
+UNIT_WAT := $(wildcard tests/unit/wat/*.wat)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 SPEC_OBJ := $(SPEC_SRC:%.c=$(BUILD)/%.o)
+UNIT_WASM := $(UNIT_WAT:%.wat=$(BUILD)/%.wasm)
 
 LIB  := $(BUILD)/libwaft.a
 CLI  := $(BUILD)/waft
@@ -55,6 +64,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(if $(V),,@echo "  CC $<";)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+# Test modules; --debug-names keeps the function names that backtraces show.
+$(BUILD)/%.wasm: %.wat
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  WAT $<";)wat2wasm --debug-names $< -o $@
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(if $(V),,@echo "  AR $@";)ar rcs $@ $^
@@ -63,13 +77,13 @@ $(CLI): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
 
 $(UNIT): $(UNIT_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(UNIT_OBJ) $(LIB) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(UNIT_OBJ) $(LIB) $(LDLIBS_ALL)
 
 $(SPECRUN): $(SPEC_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(SPEC_OBJ) $(LIB) $(LDLIBS_ALL)
 
-unit: $(UNIT)
-	$(UNIT)
+unit: $(UNIT) $(UNIT_WASM)
+	$(UNIT) $(BUILD)/tests/unit/wat
 
 spec: $(SPECRUN)
 	$(SPECRUN) --expected tests/spec/expected-failures.txt $(SPEC)/core

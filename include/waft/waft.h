@@ -48,6 +48,7 @@ extern "C" {
     X(WAFT_ERR_NOT_FOUND, "not found")                                                             \
     X(WAFT_ERR_STATE, "operation not allowed in this state")                                       \
     X(WAFT_ERR_IO, "i/o error")                                                                    \
+    X(WAFT_ERR_IMAGE, "bad image")                                                                 \
     X(WAFT_ERR_UNSUPPORTED, "unsupported")
 
 typedef enum waft_result {
@@ -224,7 +225,10 @@ WAFT_API waft_result waft_call_trap(waft_call *call, const char *message);
 /* Ends the whole run with an exit code (WASI proc_exit); returns WAFT_EXITED. */
 WAFT_API waft_result waft_call_exit(waft_call *call, int32_t code);
 /* Asks to suspend the run *before* this host call; on resume the call is made again. Used by
- * blocking calls that a checkpoint interrupts. Returns WAFT_SUSPENDED. */
+ * blocking calls that a checkpoint interrupts. If an interrupt is pending
+ * (waft_store_interrupt_pending), this suspension serves it: the request is cleared and
+ * the stop reason is WAFT_STOP_INTERRUPT; otherwise it is WAFT_STOP_HOST. Returns
+ * WAFT_SUSPENDED. */
 WAFT_API waft_result waft_call_suspend(waft_call *call);
 
 /* ==== Other objects ==== */
@@ -349,6 +353,11 @@ WAFT_API uint64_t waft_store_steps(const waft_store *store);
  * entry) and suspend with reason WAFT_STOP_INTERRUPT. Async-signal-safe and
  * thread-safe; the only function that may be called concurrently with a running call. */
 WAFT_API void waft_store_interrupt(waft_store *store);
+
+/* Whether waft_store_interrupt() was called and no safepoint or suspension has served the
+ * request yet. For host functions that block: they poll this while they wait and, when it
+ * is set, return waft_call_suspend(). Safe from any thread. */
+WAFT_API int waft_store_interrupt_pending(const waft_store *store);
 
 typedef enum waft_stop_reason {
     WAFT_STOP_NONE = 0,

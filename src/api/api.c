@@ -228,7 +228,15 @@ WAFT_API waft_result waft_call_exit(waft_call *call, int32_t code)
 
 WAFT_API waft_result waft_call_suspend(waft_call *call)
 {
-    (void)call;
+    if (call) {
+        waft_store *s = call->store;
+        if (STORE_FLAG_LOAD(s->pending)) {
+            STORE_FLAG_STORE(s->pending, 0); /* this suspension serves the interrupt */
+            s->stop = WAFT_STOP_INTERRUPT;
+        } else {
+            s->stop = WAFT_STOP_HOST;
+        }
+    }
     return WAFT_SUSPENDED;
 }
 
@@ -580,6 +588,11 @@ WAFT_API void waft_store_interrupt(waft_store *store)
 {
     if (store)
         STORE_FLAG_STORE(store->pending, 1);
+}
+
+WAFT_API int waft_store_interrupt_pending(const waft_store *store)
+{
+    return store ? STORE_FLAG_LOAD(((waft_store *)store)->pending) != 0 : 0;
 }
 
 WAFT_API waft_stop_reason waft_store_stop_reason(const waft_store *store)

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     const char *cmd;
 
     if (argc < 2) {
-        usage(stderr);
+        fputs("waft: missing command (see 'waft --help')\n", stderr);
         return CLI_EXIT_USAGE;
     }
     cmd = argv[1];

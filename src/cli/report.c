@@ -2,16 +2,16 @@
 /* report.c - the CLI's error, trap and backtrace messages.
  *
  * Invariants: everything goes to stderr; an error is exactly one line; a trap is one line
- * followed by at most MAX_SHOWN_FRAMES backtrace lines (plus one line saying how many were
- * left out), so that a stack overflow at depth 10000 stays readable.
+ * followed by at most MAX_SHOWN_FRAMES backtrace lines, innermost first (plus one line saying
+ * how many were left out), so that a deep stack overflow stays readable.
  */
 #include "cli.h"
 
 #include <inttypes.h>
 
-/* Deep backtraces show their innermost frames and their outermost ones. */
-#define MAX_SHOWN_FRAMES 24
-#define SHOWN_OUTER      4
+/* Deep backtraces show their innermost frames only. (The engine may itself keep only the
+ * innermost frames of a trap, so the outermost ones cannot always be shown.) */
+#define MAX_SHOWN_FRAMES 20
 
 void cli_put_name(FILE *out, const char *name, size_t len)
 {
@@ -64,15 +64,14 @@ static void put_frame(uint32_t depth, uint32_t func, const char *name, size_t na
     fprintf(stderr, "at offset 0x%" PRIx32 "\n", code_offset);
 }
 
-/* Whether frame `i` of `n` is printed, and prints the "omitted" line in its place. */
+/* Whether frame `i` of `n` is printed; prints the "not shown" line in place of the first
+ * frame that is not. */
 static int frame_shown(uint32_t i, uint32_t n)
 {
-    const uint32_t inner = MAX_SHOWN_FRAMES - SHOWN_OUTER;
-
-    if (n <= MAX_SHOWN_FRAMES || i < inner || i >= n - SHOWN_OUTER)
+    if (i < MAX_SHOWN_FRAMES)
         return 1;
-    if (i == inner)
-        fprintf(stderr, "  ... %" PRIu32 " frames omitted\n", n - MAX_SHOWN_FRAMES);
+    if (i == MAX_SHOWN_FRAMES)
+        fprintf(stderr, "  ... %" PRIu32 " more frames not shown\n", n - MAX_SHOWN_FRAMES);
     return 0;
 }
 
@@ -86,10 +85,9 @@ int cli_report_trap(const waft_store *store)
     }
     fprintf(stderr, "waft: trap: %s\n",
             trap->message != NULL ? trap->message : waft_trap_str(trap->code));
-    for (uint32_t i = 0; i < trap->nframes; i++) {
+    for (uint32_t i = 0; i < trap->nframes && frame_shown(i, trap->nframes); i++) {
         const waft_frame_info *f = &trap->frames[i];
-        if (frame_shown(i, trap->nframes))
-            put_frame(i, f->func, f->name, f->name_len, f->code_offset);
+        put_frame(i, f->func, f->name, f->name_len, f->code_offset);
     }
     return CLI_EXIT_TRAP;
 }
@@ -99,13 +97,11 @@ int cli_report_fuel(const waft_store *store)
     uint32_t n = waft_store_frame_count(store);
 
     fputs("waft: trap: all fuel consumed\n", stderr);
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; i < n && frame_shown(i, n); i++) {
         waft_frame_state f;
-        if (!frame_shown(i, n))
-            continue;
         if (waft_store_frame(store, i, &f) != WAFT_OK)
             break;
-        put_frame(i, f.func, NULL, 0, f.code_offset);
+        put_frame(i, f.func, NULL, 0, f.code_offset); /* the API gives no names here */
     }
     return CLI_EXIT_TRAP;
 }

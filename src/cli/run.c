@@ -292,9 +292,8 @@ static int parse_args(const run_options *o, const waft_functype *type, waft_val 
     }
     for (uint32_t i = 0; i < type->nparams; i++) {
         if (cli_parse_val(type->params[i], o->args[i], &args[i]) != 0) {
-            fprintf(stderr, "waft: run: argument %" PRIu32 " of \"%s\": \"%s\" is not a%s %s\n",
-                    i + 1, o->invoke, o->args[i], type->params[i] == WAFT_I32 ? "n" : "",
-                    cli_valtype_name(type->params[i]));
+            fprintf(stderr, "waft: run: argument %" PRIu32 " of \"%s\": \"%s\" is not a valid %s\n",
+                    i + 1, o->invoke, o->args[i], cli_valtype_name(type->params[i]));
             return CLI_EXIT_USAGE;
         }
     }

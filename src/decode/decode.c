@@ -240,6 +240,7 @@ static void sec_import(dec_ctx *c)
     /* first pass sizes the per-kind arrays: store the descriptors, count kinds */
     for (uint32_t i = 0; i < m->nimports && ok(c); i++) {
         dec_import *im = &m->imports[i];
+        im->off = (uint32_t)base_reader_offset(&c->r);
         im->module = read_name(c, &im->module_len);
         im->name = read_name(c, &im->name_len);
         uint8_t kind = base_read_u8(&c->r);
@@ -334,8 +335,11 @@ static void sec_function(dec_ctx *c)
         return;
     }
     m->func_types = extend(c, m->func_types, m->nfunc_imports, n, sizeof *m->func_types);
-    for (uint32_t i = 0; i < n && ok(c); i++)
+    m->func_type_off = alloc_array(c, n ? n : 1, sizeof *m->func_type_off);
+    for (uint32_t i = 0; i < n && ok(c); i++) {
+        m->func_type_off[i] = (uint32_t)base_reader_offset(&c->r);
         m->func_types[m->nfunc_imports + i] = base_read_u32(&c->r);
+    }
     if (ok(c))
         m->nfuncs = m->nfunc_imports + n;
 }
@@ -383,6 +387,7 @@ static void sec_export(dec_ctx *c)
     m->exports = alloc_array(c, m->nexports, sizeof *m->exports);
     for (uint32_t i = 0; i < m->nexports && ok(c); i++) {
         dec_export *e = &m->exports[i];
+        e->off = (uint32_t)base_reader_offset(&c->r);
         e->name = read_name(c, &e->name_len);
         uint8_t kind = base_read_u8(&c->r);
         if (ok(c) && kind > 3) {
@@ -675,6 +680,7 @@ waft_result dec_module(waft_engine *engine, base_alloc *alloc, const uint8_t *by
         }
         const uint8_t *outer_end = c.r.end;
         c.r.end = end;
+        m->section_off[id] = (uint32_t)base_reader_offset(&c.r);
         switch (id) {
         case 0: {
             uint32_t nlen;
@@ -759,18 +765,20 @@ void dec_module_free(waft_module *m)
     if (!m)
         return;
     base_alloc *a = m->alloc;
-    for (uint32_t i = 0; i < m->ntypes; i++) {
+    /* the counts are set before their arrays are allocated: an array may be missing */
+    for (uint32_t i = 0; m->types && i < m->ntypes; i++) {
         base_free(a, m->types[i].types);
         base_free(a, m->types[i].api_types);
     }
     base_free(a, m->types);
     base_free(a, m->imports);
     base_free(a, m->func_types);
+    base_free(a, m->func_type_off);
     base_free(a, m->tables);
     base_free(a, m->memories);
     base_free(a, m->globals);
     base_free(a, m->exports);
-    for (uint32_t i = 0; i < m->nelems; i++) {
+    for (uint32_t i = 0; m->elems && i < m->nelems; i++) {
         base_free(a, m->elems[i].funcs);
         base_free(a, m->elems[i].expr_off);
     }

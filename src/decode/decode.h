@@ -55,6 +55,7 @@ typedef struct dec_import {
     uint32_t name_len;
     uint8_t kind;   /* waft_extern_kind */
     uint32_t index; /* index in the space of that kind */
+    uint32_t off;   /* byte offset of the entry (for errors) */
 } dec_import;
 
 typedef struct dec_export {
@@ -62,6 +63,7 @@ typedef struct dec_export {
     uint32_t name_len;
     uint8_t kind;
     uint32_t index;
+    uint32_t off; /* byte offset of the entry (for errors) */
 } dec_export;
 
 enum { DEC_SEG_ACTIVE = 0, DEC_SEG_PASSIVE = 1, DEC_SEG_DECLARATIVE = 2 };
@@ -144,6 +146,8 @@ struct waft_module {
     dec_data *datas;
 
     dec_code *codes; /* nfuncs - nfunc_imports entries */
+    uint32_t *func_type_off; /* byte offset of each function's type index (for errors) */
+    uint32_t section_off[13]; /* start of each section's contents, 0 if absent */
 
     uint32_t nnames;
     dec_name *names; /* sorted by func */

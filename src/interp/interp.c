@@ -307,6 +307,23 @@ void interp_unwind(waft_store *s, uint32_t base)
         s->nframes = base;
 }
 
+/* The original pc of the instruction that trapped at fast pc `fast_pc`: the last of its fused
+ * group, since only that one can trap (fused groups end in their load or store; calls are
+ * never fused). */
+static uint32_t trap_pc_from_fast(const icode_func *f, uint32_t fast_pc)
+{
+    uint32_t lo = 0, hi = f->nfast_map;
+    while (lo < hi) { /* the first fast instruction after fast_pc */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (f->fast_map[mid].pc <= fast_pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint32_t next = lo < f->nfast_map ? f->fast_map[lo].offset : f->len;
+    return next ? next - 1 : 0; /* icode_offset_of finds the instruction holding this cell */
+}
+
 /* Records the wasm backtrace of frames [base, nframes) into the store's trap. `fast`: the
  * frames' pcs are in fast-code coordinates. */
 static void interp_backtrace(waft_store *s, uint32_t base, bool fast)
@@ -319,7 +336,9 @@ static void interp_backtrace(waft_store *s, uint32_t base, bool fast)
         const waft_module *m = f->inst->module;
         /* callers stopped after their call instruction: look up the one before */
         uint32_t pc = (i == s->nframes - 1 || fr->pc == 0) ? fr->pc : fr->pc - 1;
-        if (fast)
+        if (fast && i == s->nframes - 1)
+            pc = trap_pc_from_fast(f->code, pc);
+        else if (fast)
             interp_fast_to_pc(f->code, pc, &pc); /* the start of pc's group */
         fi->func = f->index;
         fi->code_offset = icode_offset_of(f->code, pc);
@@ -391,14 +410,18 @@ static waft_result run_uncounted(waft_store *s, uint32_t base)
     return r;
 }
 
+static void mark_suspended(waft_store *s, uint32_t base)
+{
+    s->suspended = true;
+    s->susp_base = base;
+    s->susp_func = s->frames[base].func;
+}
+
 static waft_result run(waft_store *s, uint32_t base)
 {
     waft_result r = s->fuel != UINT64_MAX ? run_counted(s, base) : run_uncounted(s, base);
-    if (r == WAFT_SUSPENDED) {
-        s->suspended = true;
-        s->susp_base = base;
-        s->susp_func = s->frames[base].func;
-    }
+    if (r == WAFT_SUSPENDED)
+        mark_suspended(s, base);
     return r;
 }
 
@@ -414,14 +437,26 @@ waft_result interp_call(waft_store *s, uint32_t func, const uint64_t *args)
             store_set_trap(s, WAFT_TRAP_STACK_EXHAUSTED, NULL);
             return WAFT_TRAPPED;
         }
+        /* a results buffer of our own: a call back in from the host function would use the
+         * stack from sp0 up */
+        uint32_t nr = f->type->nresults;
+        uint64_t local[16];
+        uint64_t *res = nr <= 16 ? local : base_malloc(s->alloc, (size_t)nr * sizeof *res);
+        if (!res)
+            return WAFT_ERR_NOMEM;
         waft_call ctx = { s, NULL };
-        waft_result r = f->host(&ctx, args, s->host_results, f->env);
+        waft_result r = f->host(&ctx, args, res, f->env);
         if (r == WAFT_OK) {
-            memcpy(s->stack + sp0, s->host_results, (size_t)f->type->nresults * sizeof(uint64_t));
+            const uint8_t *rt = f->type->types + np;
+            for (uint32_t k = 0; k < nr; k++)
+                s->stack[sp0 + k] = rt[k] == WAFT_I32 || rt[k] == WAFT_F32 ? (uint32_t)res[k]
+                                                                           : res[k];
             s->result_slot = sp0;
         } else if (r == WAFT_SUSPENDED) {
             r = WAFT_ERR_STATE; /* nothing to resume: no wasm frame */
         }
+        if (res != local)
+            base_free(s->alloc, res);
         return r;
     }
     const icode_func *cf = f->code;
@@ -439,6 +474,13 @@ waft_result interp_call(waft_store *s, uint32_t func, const uint64_t *args)
     fr->pc = 0;
     fr->fp = sp0;
     fr->sp = sp0 + cf->nlocals;
+    /* function entry: safepoint (the loop polls the entries of the functions it calls) */
+    if (STORE_FLAG_LOAD(s->pending)) {
+        STORE_FLAG_STORE(s->pending, 0);
+        s->stop = WAFT_STOP_INTERRUPT;
+        mark_suspended(s, base);
+        return WAFT_SUSPENDED;
+    }
     return run(s, base);
 }
 

@@ -78,6 +78,7 @@ void store_free(waft_store *s)
     base_free(a, s->tables);
     base_free(a, s->globals);
     base_free(a, s->types);
+    base_free(a, s->exts);
     base_free(a, s->stack);
     base_free(a, s->frames);
     base_free(a, s);

@@ -101,6 +101,18 @@ typedef struct store_frame {
     uint32_t sp;   /* [snap] slot index one past the operand stack top */
 } store_frame;
 
+struct waft_codec;
+typedef waft_result (*store_state_fn)(struct waft_codec *c, void *ctx);
+
+/* State an extension (WASI) saves into images through its own codec hooks. */
+typedef struct store_ext {
+    char name[33];       /* [derived] record name */
+    uint32_t version;    /* [derived] */
+    store_state_fn save; /* [derived] */
+    store_state_fn load; /* [derived] */
+    void *ctx;           /* [derived] */
+} store_ext;
+
 struct waft_store {
     waft_engine *engine; /* [derived] */
     base_alloc *alloc;   /* [derived] */
@@ -133,7 +145,9 @@ struct waft_store {
     uint32_t susp_func;     /* [snap] store index of the called function */
     uint32_t result_slot;   /* [derived] where the last finished call left its results */
     int32_t exit_code;      /* [snap] */
-    uint64_t host_results[DEC_MAX_PARAMS]; /* [derived] scratch for host calls */
+
+    store_ext *exts; /* [derived] registered extension state hooks */
+    uint32_t nexts, cap_exts;
 
     /* last trap */
     waft_trap trap;                                      /* [derived] */

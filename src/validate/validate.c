@@ -55,6 +55,9 @@ typedef struct vctx {
     uint32_t nlocals;
     uint8_t *local_types;
     uint32_t cap_locals;
+
+    uint32_t stop_at; /* val_stack_at: stop before the instruction at this offset */
+    bool stopped;
 } vctx;
 
 /* Value types used as one-element result lists of block types. */
@@ -1104,8 +1107,12 @@ static waft_result lower_function(vctx *v, uint32_t defined, icode_func *out)
     shape.nresults = ft->nresults;
     shape.results = ft->types + ft->nparams;
     push_ctl(v, CTL_FUNC, &shape, false);
-    while (!failed(v) && step(v)) {
-        if (v->nctls == 0)
+    for (;;) {
+        if (v->stop_at == (uint32_t)base_reader_offset(&v->r) && !failed(v)) {
+            v->stopped = true;
+            return WAFT_OK;
+        }
+        if (failed(v) || !step(v) || v->nctls == 0)
             break;
     }
     if (failed(v))
@@ -1288,11 +1295,20 @@ static void collect_refs(vctx *v)
 static void module_rules(vctx *v)
 {
     waft_module *m = v->m;
-    for (uint32_t f = 0; f < m->nfuncs && !failed(v); f++)
+    for (uint32_t i = 0; i < m->nimports && !failed(v); i++) {
+        v->instr_off = m->imports[i].off;
+        if (m->imports[i].kind == WAFT_EXTERN_FUNC && m->func_types[m->imports[i].index] >= m->ntypes)
+            invalid(v, "unknown type");
+    }
+    for (uint32_t f = m->nfunc_imports; f < m->nfuncs && !failed(v); f++) {
+        v->instr_off = m->func_type_off[f - m->nfunc_imports];
         if (m->func_types[f] >= m->ntypes)
             invalid(v, "unknown type");
+    }
+    v->instr_off = m->section_off[4];
     for (uint32_t i = 0; i < m->ntables && !failed(v); i++)
         check_limits(v, &m->tables[i].limits, UINT32_MAX, "table");
+    v->instr_off = m->section_off[5];
     if (m->nmemories > 1)
         invalid(v, "multiple memories");
     for (uint32_t i = 0; i < m->nmemories && !failed(v); i++)
@@ -1301,6 +1317,7 @@ static void module_rules(vctx *v)
         const_expr(v, m->globals[g].init_off, m->globals[g].init_len, m->globals[g].type);
     for (uint32_t i = 0; i < m->nexports && !failed(v); i++) {
         const dec_export *e = &m->exports[i];
+        v->instr_off = e->off;
         uint32_t bound = e->kind == WAFT_EXTERN_FUNC     ? m->nfuncs
                          : e->kind == WAFT_EXTERN_TABLE  ? m->ntables
                          : e->kind == WAFT_EXTERN_MEMORY ? m->nmemories
@@ -1315,6 +1332,7 @@ static void module_rules(vctx *v)
                 memcmp(m->exports[k].name, e->name, e->name_len) == 0)
                 invalid(v, "duplicate export name");
     }
+    v->instr_off = m->section_off[8];
     if (m->has_start && !failed(v)) {
         if (m->start >= m->nfuncs)
             invalid(v, "unknown function");
@@ -1323,6 +1341,7 @@ static void module_rules(vctx *v)
     }
     for (uint32_t i = 0; i < m->nelems && !failed(v); i++) {
         const dec_elem *e = &m->elems[i];
+        v->instr_off = e->mode == DEC_SEG_ACTIVE ? e->offset_off : m->section_off[9];
         if (e->mode == DEC_SEG_ACTIVE) {
             if (e->table >= m->ntables) {
                 invalid(v, "unknown table");
@@ -1345,6 +1364,7 @@ static void module_rules(vctx *v)
         const dec_data *d = &m->datas[i];
         if (d->mode != DEC_SEG_ACTIVE)
             continue;
+        v->instr_off = d->offset_off;
         if (d->memory >= m->nmemories) {
             invalid(v, "unknown memory");
             break;
@@ -1355,7 +1375,8 @@ static void module_rules(vctx *v)
 
 waft_result val_module(waft_module *m, waft_error *err)
 {
-    vctx v = { .m = m, .a = m->alloc, .err = err, .result = WAFT_OK, .func = -1 };
+    vctx v = { .m = m, .a = m->alloc, .err = err, .result = WAFT_OK, .func = -1,
+               .stop_at = UINT32_MAX };
     base_reader_init(&v.r, m->bytes, m->bytes, m->bytes);
     module_rules(&v);
     if (!failed(&v))
@@ -1377,6 +1398,43 @@ waft_result val_module(waft_module *m, waft_error *err)
     if (!failed(&v))
         m->validated = true;
     return v.result;
+}
+
+waft_result val_stack_at(const waft_module *m, uint32_t func, uint32_t offset, uint8_t *types,
+                         uint32_t cap, uint32_t *out_n)
+{
+    *out_n = 0;
+    if (!m->validated || func < m->nfunc_imports || func >= m->nfuncs)
+        return WAFT_ERR_INVALID_ARG;
+    const dec_code *code = &m->codes[func - m->nfunc_imports];
+    if (offset < code->body_off || offset >= code->body_end)
+        return WAFT_ERR_NOT_FOUND;
+    /* lowering does not modify the module; it only reads it */
+    vctx v = { .m = (waft_module *)m, .a = m->alloc, .err = NULL, .result = WAFT_OK,
+               .func = (int64_t)func, .stop_at = offset };
+    icode_func scratch = { 0 };
+    waft_result r = lower_function(&v, func - m->nfunc_imports, &scratch);
+    waft_result out = WAFT_OK;
+    if (r != WAFT_OK || !v.stopped)
+        out = WAFT_ERR_NOT_FOUND; /* not an instruction boundary */
+    else if (!live(&v))
+        out = WAFT_ERR_NOT_FOUND; /* unreachable code: no execution can stop there */
+    else if (v.nvals > cap)
+        out = WAFT_ERR_LIMIT;
+    else {
+        if (v.nvals)
+            memcpy(types, v.vals, v.nvals);
+        *out_n = v.nvals;
+    }
+    base_free(v.a, scratch.code);
+    base_free(v.a, scratch.map);
+    base_free(v.a, v.vals);
+    base_free(v.a, v.ctls);
+    base_free(v.a, v.scratch);
+    base_free(v.a, v.code);
+    base_free(v.a, v.map);
+    base_free(v.a, v.local_types);
+    return out;
 }
 
 void val_module_release(waft_module *m)

@@ -63,6 +63,12 @@ typedef struct icode_func {
  * WAFT_ERR_MALFORMED for byte-level faults inside bodies, WAFT_ERR_NOMEM, WAFT_ERR_LIMIT)
  * with err naming the function, byte offset and rule. */
 WAFT_INTERNAL waft_result val_module(waft_module *m, waft_error *err);
+/* Operand-stack types just before the instruction at byte `offset` of function `func`
+ * (module index space, a defined function): writes up to `cap` types, sets *out_n.
+ * WAFT_ERR_NOT_FOUND if `offset` is not an instruction boundary of that body or lies in
+ * unreachable code. Used to check and translate saved frames. */
+WAFT_INTERNAL waft_result val_stack_at(const waft_module *m, uint32_t func, uint32_t offset,
+                                       uint8_t *types, uint32_t cap, uint32_t *out_n);
 /* Frees what val_module attached to the module. */
 WAFT_INTERNAL void val_module_release(waft_module *m);
 

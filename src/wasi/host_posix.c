@@ -12,6 +12,9 @@
  *  - No state besides the wasi_posix passed as `ud` (whether openat2 works).
  */
 #define _FILE_OFFSET_BITS 64 /* 64-bit off_t on 32-bit hosts too */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* O_PATH; every use has a fallback under #ifdef O_PATH */
+#endif
 
 #include "wasi/wasi.h"
 
@@ -21,6 +24,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -230,15 +234,23 @@ static int iov_out(const wasi_iov *iov, size_t n, struct iovec *v)
 
 static int open_flags(uint32_t flags)
 {
-    int o = O_CLOEXEC | O_NOCTTY;
+    int o = O_CLOEXEC;
 
     if (flags & WASI_HOST_O_SEARCH) {
+        /* openat2 refuses O_PATH with any flag but O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC */
 #ifdef O_PATH
         o |= O_PATH;
 #else
-        o |= O_RDONLY;
+        o |= O_RDONLY | O_NOCTTY;
 #endif
-    } else if ((flags & WASI_HOST_O_READ) && (flags & WASI_HOST_O_WRITE)) {
+        if (flags & WASI_HOST_O_DIRECTORY)
+            o |= O_DIRECTORY;
+        if (flags & WASI_HOST_O_NOFOLLOW)
+            o |= O_NOFOLLOW;
+        return o;
+    }
+    o |= O_NOCTTY;
+    if ((flags & WASI_HOST_O_READ) && (flags & WASI_HOST_O_WRITE)) {
         o |= O_RDWR;
     } else if (flags & WASI_HOST_O_WRITE) {
         o |= O_WRONLY;
@@ -857,12 +869,17 @@ static uint16_t h_shutdown(void *ud, int fd, int how)
 static uint16_t h_poll(void *ud, wasi_host_pollfd *fds, size_t n, int timeout_ms,
                        size_t *out_ready)
 {
-    struct pollfd p[64];
+    struct pollfd small[16];
+    struct pollfd *p = small;
+    uint16_t err = 0;
     int r;
 
     (void)ud;
-    if (n > sizeof p / sizeof p[0])
-        return WASI_ENOMEM; /* callers poll at most 64 descriptors at a time */
+    if (n > sizeof small / sizeof small[0]) {
+        p = calloc(n, sizeof *p);
+        if (p == NULL)
+            return WASI_ENOMEM;
+    }
     for (size_t i = 0; i < n; i++) {
         p[i].fd = fds[i].fd;
         p[i].events = (short)(((fds[i].events & WASI_POLL_IN) ? POLLIN : 0) |
@@ -870,8 +887,10 @@ static uint16_t h_poll(void *ud, wasi_host_pollfd *fds, size_t n, int timeout_ms
         p[i].revents = 0;
     }
     r = poll(p, (nfds_t)n, timeout_ms);
-    if (r < 0)
-        return fail();
+    if (r < 0) {
+        err = fail();
+        goto done;
+    }
     for (size_t i = 0; i < n; i++) {
         uint16_t ev = 0;
         if (p[i].revents & POLLIN)
@@ -885,7 +904,10 @@ static uint16_t h_poll(void *ud, wasi_host_pollfd *fds, size_t n, int timeout_ms
         fds[i].revents = ev;
     }
     *out_ready = (size_t)r;
-    return 0;
+done:
+    if (p != small)
+        free(p);
+    return err;
 }
 
 static int clock_of(uint32_t id, clockid_t *out)

@@ -178,8 +178,8 @@ char *wasi_fd_join_path(const wasi_fd *dir, const char *path)
     return buf;
 }
 
-void wasi_fd_paths_moved(waft_wasi *w, uint32_t origin, const char *path, const char *new_path,
-                         int is_rename)
+void wasi_fd_paths_moved(waft_wasi *w, uint32_t origin, const char *path, uint32_t new_origin,
+                         const char *new_path, int is_rename)
 {
     size_t n = strlen(path);
 
@@ -205,6 +205,7 @@ void wasi_fd_paths_moved(waft_wasi *w, uint32_t origin, const char *path, const 
         memcpy(p + m, f->path + n, rest + 1);
         free(f->path);
         f->path = p;
+        f->origin = new_origin;
     }
 }
 

@@ -439,6 +439,13 @@ WAFT_INTERNAL uint16_t wasi_mem_path(const wasi_ctx *c, uint32_t ptr, uint32_t l
  * array or a buffer lies outside memory. */
 WAFT_INTERNAL uint16_t wasi_mem_iovs(wasi_ctx *c, uint32_t iovs, uint32_t n, size_t *out_n);
 
+/* Writes a preview1 filestat (64 bytes) at p. */
+WAFT_INTERNAL void wasi_put_filestat(uint8_t *p, const wasi_host_stat *st);
+
+/* Checks fstflags (EINVAL for unknown bits or both X and X_NOW) and makes a time update. */
+WAFT_INTERNAL uint16_t wasi_times_from_flags(uint64_t atim, uint64_t mtim, uint32_t fst,
+                                             wasi_host_times *t);
+
 /* ==== Descriptor table (state.c) ==== */
 
 /* The entry of guest fd `fd` if it is open and holds all of `rights`; otherwise NULL with
@@ -460,11 +467,12 @@ WAFT_INTERNAL void wasi_fd_drop_cursor(waft_wasi *w, wasi_fd *f);
  * empty components removed. malloc'd; NULL on ENOMEM. */
 WAFT_INTERNAL char *wasi_fd_join_path(const wasi_fd *dir, const char *path);
 
-/* The guest removed (`is_rename` 0) or renamed the object at `path` relative to the same
- * preopen `origin`: entries opened by that path (or beneath it) are updated to `new_path`
- * (rename) or marked unlinked. */
+/* The guest removed (`is_rename` 0) or renamed the object at `path` relative to preopen
+ * `origin`: entries opened by that path (or beneath it) now refer to `new_path` relative
+ * to preopen `new_origin` (rename) or are marked unlinked. The comparison is textual, so
+ * an object reached through a symlink or ".." is not followed (see docs/wasi.md). */
 WAFT_INTERNAL void wasi_fd_paths_moved(waft_wasi *w, uint32_t origin, const char *path,
-                                       const char *new_path, int is_rename);
+                                       uint32_t new_origin, const char *new_path, int is_rename);
 
 /* Guest value of clock `id` (WASI_CLOCK_*), applying offset and monotonic clamp. */
 WAFT_INTERNAL uint16_t wasi_clock_now(waft_wasi *w, uint32_t id, uint64_t *out);

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# install-deps.sh - installs the Debian packages needed to build and test waft.
+#
+#   usage: bash tools/install-deps.sh
+#
+# Idempotent: asks dpkg which packages are missing and runs apt-get (update once, then
+# install) only if some are. Uses sudo when not root. Needs Debian 12 or similar.
+set -euo pipefail
+
+packages=(
+    gcc make                    # the library, CLI and tests
+    clang lld                   # libFuzzer builds, the demo's wasm32 builds (wasm-ld is in lld)
+    libclang-rt-14-dev          # libFuzzer and the sanitizer runtimes for clang
+    wasi-libc                   # wasm32-wasi C library, for WASI test programs
+    libclang-rt-14-dev-wasm32   # compiler-rt builtins for wasm32
+    wabt                        # wat2wasm, for the unit tests' modules
+    clang-format                # make format / format-check
+    git                         # make format lists files with git ls-files
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) != "install ok installed" ]]; then
+        missing+=("$p")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "install-deps: all ${#packages[@]} packages are installed"
+    exit 0
+fi
+
+echo "install-deps: missing: ${missing[*]}"
+if ! command -v apt-get >/dev/null; then
+    echo "install-deps: apt-get not found; install these packages by hand" >&2
+    exit 1
+fi
+if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null; then
+    echo "install-deps: not root and no sudo; install these packages as root" >&2
+    exit 1
+fi
+
+# as_root CMD...: runs CMD as root (through sudo when needed), without prompts from apt.
+as_root()
+{
+    if [[ $(id -u) -eq 0 ]]; then
+        env DEBIAN_FRONTEND=noninteractive "$@"
+    else
+        sudo env DEBIAN_FRONTEND=noninteractive "$@"
+    fi
+}
+
+echo "install-deps: apt-get update"
+as_root apt-get update -q
+echo "install-deps: apt-get install -y --no-install-recommends ${missing[*]}"
+as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
