@@ -3,6 +3,7 @@
 #   make            library + CLI             make check   every test (also under ASan+UBSan)
 #   make demo       install deps, run demo    make spec    the official spec suite
 #   make test       unit + spec tests         make fuzz    libFuzzer, bounded time
+#   make bench      benchmarks vs native      make bench-profile W=sieve   callgrind profile
 #   make SAN=address,undefined ...            builds into build/asan-ubsan/
 
 CC      ?= cc
@@ -53,7 +54,7 @@ CLI  := $(BUILD)/waft
 UNIT := $(BUILD)/waft-unit
 SPECRUN := $(BUILD)/waft-spec
 
-.PHONY: all lib cli test unit spec spec-counted check check-san demo fuzz format format-check clean install
+.PHONY: all lib cli test unit spec spec-counted check fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install
 
 all: lib cli
 
@@ -105,17 +106,51 @@ demo:
 	$(MAKE) all
 	bash examples/demo.sh $(BUILD)/waft
 
+# Benchmarks (docs/performance.md): native vs waft vs node (+ WAFT_BENCH_PEERS), RUNS runs
+# each, interleaved; writes bench/results/DATE.json, the table and the chart. The bench
+# packages (python3, gnuplot, npm for SQLite, valgrind) are installed here, not for check.
+# Always the optimized build in build/, whatever BUILD or SAN say.
+.PHONY: bench bench-profile
+RUNS ?= 5
+W    ?= sieve
+bench:
+	bash tools/install-deps.sh bench
+	$(MAKE) BUILD=build SAN= all
+	python3 bench/run.py --runs $(RUNS)
+
+# callgrind profile of waft running workload W: top functions and interpreter handlers.
+bench-profile:
+	bash tools/install-deps.sh bench
+	$(MAKE) BUILD=build SAN= all
+	python3 bench/run.py --profile $(W)
+
 FUZZ_BUILD := build/fuzz
 FUZZ_TIME ?= 60
-fuzz:
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
+# Both targets, FUZZ_TIME seconds each.
+fuzz: fuzz-module fuzz-image
+
+fuzz-lib:
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang O=-O1 \
 	    CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -DWAFT_FUZZING" lib
-	clang -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
-	    tests/fuzz/fuzz_module.c $(FUZZ_BUILD)/libwaft.a -lm -o $(FUZZ_BUILD)/fuzz_module
+
+# decode + validate + instantiate + run with fuel
+fuzz-module: fuzz-lib
+	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_module.c $(FUZZ_BUILD)/libwaft.a $(LDLIBS_ALL) \
+	    -o $(FUZZ_BUILD)/fuzz_module
 	mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/seeds
 	if [ -d $(SPEC)/core ]; then cp $(SPEC)/core/*/*.wasm $(FUZZ_BUILD)/seeds/; fi
 	$(FUZZ_BUILD)/fuzz_module -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=10 \
 	    -rss_limit_mb=2048 $(FUZZ_BUILD)/corpus tests/fuzz/corpus $(FUZZ_BUILD)/seeds
+
+# the image reader and restore; seeds are images written by the snapshot unit tests
+fuzz-image: fuzz-lib $(UNIT) $(UNIT_WASM)
+	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_image.c $(FUZZ_BUILD)/libwaft.a $(LDLIBS_ALL) \
+	    -o $(FUZZ_BUILD)/fuzz_image
+	mkdir -p $(FUZZ_BUILD)/image-corpus $(FUZZ_BUILD)/image-seeds
+	WAFT_UNIT_IMAGE_DIR=$(FUZZ_BUILD)/image-seeds $(UNIT) $(BUILD)/tests/unit/wat snapshot_roundtrip
+	$(FUZZ_BUILD)/fuzz_image -max_total_time=$(FUZZ_TIME) -max_len=262144 -timeout=10 \
+	    -rss_limit_mb=2048 $(FUZZ_BUILD)/image-corpus $(FUZZ_BUILD)/image-seeds
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

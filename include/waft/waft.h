@@ -158,8 +158,9 @@ typedef struct waft_module waft_module;
  * that does not decode, WAFT_ERR_INVALID for one that does not validate. */
 WAFT_API waft_result waft_module_new(waft_engine *engine, const uint8_t *bytes, size_t len,
                                      waft_module **out_module, waft_error *out_err);
-/* Like waft_module_new but stops after decoding (no validation, cannot be instantiated).
- * For tools and tests that must tell malformed from invalid. */
+/* Like waft_module_new but stops after decoding the sections (no validation, nothing to
+ * instantiate). Function bodies are only read by the validator, so a byte-level fault inside
+ * a body (bad LEB, unknown opcode) is reported by waft_module_new, not here. */
 WAFT_API waft_result waft_module_decode_only(waft_engine *engine, const uint8_t *bytes,
                                              size_t len, waft_error *out_err);
 WAFT_API void waft_module_free(waft_module *module);
@@ -186,6 +187,10 @@ WAFT_API void waft_module_import(const waft_module *module, uint32_t i, waft_imp
 /* Type of the i-th import if it is a function; WAFT_ERR_INVALID_ARG otherwise. */
 WAFT_API waft_result waft_module_import_functype(const waft_module *module, uint32_t i,
                                                  waft_functype *out);
+/* Name of function `func` (module index space) from the name section, or NULL; borrowed
+ * from the module. */
+WAFT_API const char *waft_module_func_name(const waft_module *module, uint32_t func,
+                                           size_t *out_len);
 WAFT_API uint32_t waft_module_export_count(const waft_module *module);
 WAFT_API void waft_module_export(const waft_module *module, uint32_t i, waft_export_desc *out);
 

@@ -44,6 +44,11 @@ WAFT_API void waft_codec_i64(waft_codec *c, int64_t *v);
  * NUL-terminated copy from malloc() (the caller frees it with free()), *len its length. */
 WAFT_API void waft_codec_string(waft_codec *c, char **s, uint32_t *len, uint32_t max);
 
+/* Reading: bytes left in the record. Writing: 0. */
+WAFT_API uint64_t waft_codec_remaining(const waft_codec *c);
+/* Reading: skips n bytes (fails if fewer are left). */
+WAFT_API void waft_codec_skip(waft_codec *c, uint64_t n);
+
 /* Saves or loads an extension's state. Return WAFT_OK, or an error (the message goes in
  * the codec with waft_codec_fail). */
 typedef waft_result (*waft_state_fn)(waft_codec *c, void *ctx);

@@ -152,6 +152,16 @@ WAFT_API waft_result waft_module_import_functype(const waft_module *module, uint
     return WAFT_OK;
 }
 
+WAFT_API const char *waft_module_func_name(const waft_module *module, uint32_t func,
+                                           size_t *out_len)
+{
+    uint32_t len = 0;
+    const char *name = module ? dec_func_name(module, func, &len) : NULL;
+    if (out_len)
+        *out_len = len;
+    return name;
+}
+
 WAFT_API uint32_t waft_module_export_count(const waft_module *module)
 {
     return module ? module->nexports : 0;

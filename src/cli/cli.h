@@ -12,6 +12,7 @@
 #define WAFT_CLI_H
 
 #include <waft/waft.h>
+#include <waft/waft_wasi.h>
 
 #include <stddef.h>
 #include <stdio.h>
@@ -27,6 +28,9 @@
 
 /* `waft run ARGS...`: argv[0] is "run". Returns the process exit status. */
 int cli_run_main(int argc, char **argv);
+/* `waft image info|check ...` (image.c); argv[0] is "image". */
+int cli_image_main(int argc, char **argv);
+void cli_image_usage(FILE *out);
 /* Writes the help of `waft run` to `out`. */
 void cli_run_usage(FILE *out);
 
@@ -90,5 +94,40 @@ typedef struct cli_host {
 waft_result cli_link(waft_store *store, const waft_module *module, const cli_host *hosts,
                      size_t nhosts, waft_extern **out_imports, uint32_t *out_missing,
                      waft_error *out_err);
+
+/* ==== WASI (wasi.c) ==== */
+
+/* The WASI options of `waft run`, in command-line order; values point into argv. */
+typedef struct cli_wasi_options {
+    const char **dirs; /* --dir HOST[::GUEST] */
+    int ndirs;
+    const char **envs; /* --env NAME=VALUE, or NAME to pass the host's value */
+    int nenvs;
+    const char **listens; /* --tcplisten HOST:PORT */
+    int nlistens;
+} cli_wasi_options;
+
+/* Takes argv[*i] (and its value, advancing *i) if it is a WASI option. Returns 0 if it is
+ * not one, -1 when it was taken, or an exit status after a message (bad value). */
+int cli_wasi_option(int argc, char **argv, int *i, cli_wasi_options *o);
+void cli_wasi_options_free(cli_wasi_options *o);
+
+/* The WASI side of one run: the state and the listening sockets made for it. */
+typedef struct cli_wasi {
+    waft_wasi *wasi;
+    int *sockets;
+    int nsockets;
+} cli_wasi;
+
+/* Creates the WASI state of a run in `store`: guest argv is `program` then `args`, the
+ * environment, preopens and sockets come from `o`. Returns -1 on success, or an exit
+ * status after a one-line message (a --dir that cannot be opened, a port that cannot be
+ * listened on). Free with cli_wasi_free (also safe on a zeroed cli_wasi). */
+int cli_wasi_new(waft_store *store, const cli_wasi_options *o, const char *program, int nargs,
+                 char **args, cli_wasi *out);
+void cli_wasi_free(cli_wasi *w);
+
+/* The host module that provides wasi_snapshot_preview1 from `wasi` (borrowed). */
+cli_host cli_wasi_host(waft_wasi *wasi);
 
 #endif

@@ -19,6 +19,8 @@ static void usage(FILE *out)
           "Commands:\n"
           "  run [OPTIONS] MODULE.wasm [ARGS...]\n"
           "                 run a module's _start, or call one of its exports with --invoke\n"
+          "  image info|check FILE\n"
+          "                 describe or fully validate a saved image\n"
           "  help [COMMAND] show this help, or the help of COMMAND\n"
           "  version        print the version\n"
           "\n"
@@ -61,6 +63,10 @@ static int help(int argc, char **argv)
         cli_run_usage(stdout);
         return CLI_EXIT_OK;
     }
+    if (strcmp(argv[1], "image") == 0) {
+        cli_image_usage(stdout);
+        return CLI_EXIT_OK;
+    }
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "version") == 0) {
         usage(stdout);
         return CLI_EXIT_OK;
@@ -85,6 +91,8 @@ int main(int argc, char **argv)
         return version();
     if (strcmp(cmd, "run") == 0)
         return cli_run_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "image") == 0)
+        return cli_image_main(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return usage_error("unknown option", cmd);
     return usage_error("unknown command", cmd);

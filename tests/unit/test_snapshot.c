@@ -132,6 +132,17 @@ static uint8_t *run_and_save(uint64_t steps, size_t *len, bool *finished)
         waft_error err;
         if (!CHECK_RESULT(waft_image_encode(env.store, env.inst, NULL, &image, len, &err), WAFT_OK))
             fprintf(stderr, "  encode: %s\n", err.message);
+        /* seeds for the image fuzzer (make fuzz-image) */
+        const char *dir = getenv("WAFT_UNIT_IMAGE_DIR");
+        if (image && dir) {
+            char path[512];
+            snprintf(path, sizeof path, "%s/snap-%llu.img", dir, (unsigned long long)steps);
+            FILE *f = fopen(path, "wb");
+            if (f) {
+                fwrite(image, 1, *len, f);
+                fclose(f);
+            }
+        }
         waft_store_abandon(env.store);
     }
     unit_env_close(&env);

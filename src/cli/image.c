@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT */
+/* image.c - `waft image info FILE [--json]` and `waft image check FILE [--module M]`.
+ *
+ * check = everything a restore would verify, without running anything: the image's
+ * structure and checksums, the module (embedded or given) and its hash, then a restore into
+ * a scratch store whose imports are inert stand-ins, which checks every memory, table,
+ * global, segment and frame against the module. Extension records (WASI) are checked by the
+ * extension's own reader when it is linked in (cli_image_check_hooks), else only framed.
+ */
+#include "cli/cli.h"
+
+#include <waft/waft_snapshot.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+void cli_image_usage(FILE *out)
+{
+    fputs("usage: waft image info FILE [--json]\n"
+          "       waft image check FILE [--module MODULE.wasm]\n"
+          "\n"
+          "info   prints what an image holds: module (hash, size, embedded or not),\n"
+          "       memories, tables, globals, the suspended call stack (function, name,\n"
+          "       code offset, locals, operand values per frame) and extension records\n"
+          "       (e.g. wasi). --json prints the same as one JSON object.\n"
+          "check  validates an image completely without running it: structure and\n"
+          "       checksums, the module and its hash, and every piece of state against\n"
+          "       the module (a restore into a scratch store). Exit status 0 if valid,\n"
+          "       1 with one line naming what is wrong and where otherwise.\n"
+          "  --module M   the module, for images saved without one\n",
+          out);
+}
+
+static void hex(FILE *out, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%02x", p[i]);
+}
+
+static void json_str(FILE *out, const char *s, size_t n)
+{
+    fputc('"', out);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
+/* Reads a whole file (malloc'ed). */
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+        if (n == cap) {
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* Function name from the module's name section, if the module could be loaded. */
+static const char *frame_name(const waft_module *module, uint32_t func, size_t *len)
+{
+    *len = 0;
+    return module ? waft_module_func_name(module, func, len) : NULL;
+}
+
+static int info(const char *path, int json)
+{
+    waft_engine *engine;
+    waft_image *img;
+    waft_error err;
+    if (waft_engine_new(NULL, &engine) != WAFT_OK)
+        return CLI_EXIT_ERROR;
+    waft_result r = waft_image_load(engine, path, &img, &err);
+    if (r != WAFT_OK) {
+        cli_report_error(path, r, &err);
+        waft_engine_free(engine);
+        return CLI_EXIT_ERROR;
+    }
+    waft_image_info in;
+    waft_image_get_info(img, &in);
+    size_t mlen;
+    const uint8_t *mbytes = waft_image_module(img, &mlen);
+    waft_module *module = NULL;
+    if (mbytes)
+        waft_module_new(engine, mbytes, mlen, &module, &err);
+    FILE *o = stdout;
+    if (json) {
+        fprintf(o, "{\"version\":%u,\"size\":%llu,\"compressed\":%s,", in.version,
+                (unsigned long long)in.image_size, in.compressed ? "true" : "false");
+        fputs("\"module\":{\"sha256\":\"", o);
+        hex(o, in.module_hash, 32);
+        fprintf(o, "\",\"size\":%llu,\"embedded\":%s},", (unsigned long long)in.module_size,
+                in.module_embedded ? "true" : "false");
+        fprintf(o,
+                "\"memories\":%u,\"memory_bytes\":%llu,\"memory_bytes_stored\":%llu,"
+                "\"tables\":%u,\"globals\":%u,",
+                in.nmemories, (unsigned long long)in.memory_bytes,
+                (unsigned long long)in.memory_bytes_stored, in.ntables, in.nglobals);
+        if (in.fuel == UINT64_MAX)
+            fputs("\"fuel\":null,", o);
+        else
+            fprintf(o, "\"fuel\":%llu,", (unsigned long long)in.fuel);
+        fprintf(o, "\"steps\":%llu,\"frames\":[", (unsigned long long)in.steps);
+        for (uint32_t d = 0; d < in.nframes; d++) {
+            waft_frame_state fs;
+            waft_image_frame(img, d, &fs);
+            size_t nl;
+            const char *nm = frame_name(module, fs.func, &nl);
+            fprintf(o, "%s{\"func\":%u,\"offset\":%u,\"locals\":%u,\"values\":%u", d ? "," : "",
+                    fs.func, fs.code_offset, fs.nlocals, fs.nvalues);
+            if (nm) {
+                fputs(",\"name\":", o);
+                json_str(o, nm, nl);
+            }
+            fputc('}', o);
+        }
+        fputs("],\"extensions\":[", o);
+        for (uint32_t i = 0; i < in.nextensions; i++) {
+            uint32_t v;
+            uint64_t sz;
+            const char *nm = waft_image_extension(img, i, &v, &sz);
+            fprintf(o, "%s{\"name\":", i ? "," : "");
+            json_str(o, nm, strlen(nm));
+            fprintf(o, ",\"version\":%u,\"size\":%llu}", v, (unsigned long long)sz);
+        }
+        fputs("]}\n", o);
+    } else {
+        fprintf(o, "image      %s: format %u, %llu bytes%s\n", path, in.version,
+                (unsigned long long)in.image_size, in.compressed ? ", zstd" : "");
+        fputs("module     sha256 ", o);
+        hex(o, in.module_hash, 32);
+        fprintf(o, ", %llu bytes, %s\n", (unsigned long long)in.module_size,
+                in.module_embedded ? "embedded" : "not embedded");
+        fprintf(o, "memory     %u memor%s, %llu bytes, %llu stored (zero pages omitted)\n",
+                in.nmemories, in.nmemories == 1 ? "y" : "ies",
+                (unsigned long long)in.memory_bytes, (unsigned long long)in.memory_bytes_stored);
+        fprintf(o, "tables     %u\nglobals    %u\n", in.ntables, in.nglobals);
+        if (in.fuel == UINT64_MAX)
+            fprintf(o, "fuel       not counting (%llu steps counted)\n",
+                    (unsigned long long)in.steps);
+        else
+            fprintf(o, "fuel       %llu left, %llu steps counted\n", (unsigned long long)in.fuel,
+                    (unsigned long long)in.steps);
+        fprintf(o, "frames     %u%s\n", in.nframes, in.nframes ? " (innermost first)" : "");
+        for (uint32_t d = 0; d < in.nframes; d++) {
+            waft_frame_state fs;
+            waft_image_frame(img, d, &fs);
+            size_t nl;
+            const char *nm = frame_name(module, fs.func, &nl);
+            fprintf(o, "  #%u func[%u]", d, fs.func);
+            if (nm) {
+                fputc(' ', o);
+                cli_put_name(o, nm, nl);
+            }
+            fprintf(o, " at offset 0x%x: %u locals, %u operand values\n", fs.code_offset,
+                    fs.nlocals, fs.nvalues);
+        }
+        for (uint32_t i = 0; i < in.nextensions; i++) {
+            uint32_t v;
+            uint64_t sz;
+            const char *nm = waft_image_extension(img, i, &v, &sz);
+            fprintf(o, "extension  %s version %u, %llu bytes\n", nm, v, (unsigned long long)sz);
+        }
+    }
+    waft_module_free(module);
+    waft_image_free(img);
+    waft_engine_free(engine);
+    return CLI_EXIT_OK;
+}
+
+static waft_result inert_host(waft_call *call, const uint64_t *args, uint64_t *results,
+                              void *env)
+{
+    (void)args;
+    (void)results;
+    (void)env;
+    return waft_call_trap(call, "image check: imports are not callable");
+}
+
+/* Accepts any extension record: only its framing was checked. */
+static waft_result skip_state(waft_codec *c, void *ctx)
+{
+    (void)ctx;
+    waft_codec_skip(c, waft_codec_remaining(c));
+    return WAFT_OK;
+}
+
+static waft_result no_save(waft_codec *c, void *ctx)
+{
+    (void)c;
+    (void)ctx;
+    return WAFT_ERR_UNSUPPORTED;
+}
+
+static int check(const char *path, const char *module_path)
+{
+    waft_engine *engine = NULL;
+    waft_image *img = NULL;
+    waft_module *module = NULL;
+    waft_store *store = NULL;
+    waft_extern *imports = NULL;
+    waft_functype *types = NULL;
+    uint8_t *mfile = NULL;
+    waft_error err;
+    int status = CLI_EXIT_ERROR;
+    if (waft_engine_new(NULL, &engine) != WAFT_OK)
+        return CLI_EXIT_ERROR;
+    waft_result r = waft_image_load(engine, path, &img, &err);
+    if (r != WAFT_OK) {
+        cli_report_error(path, r, &err);
+        goto done;
+    }
+    size_t mlen;
+    const uint8_t *mbytes = waft_image_module(img, &mlen);
+    if (module_path) {
+        mfile = read_file(module_path, &mlen);
+        if (!mfile) {
+            fprintf(stderr, "waft: %s: cannot read the module\n", module_path);
+            goto done;
+        }
+        mbytes = mfile;
+    }
+    if (!mbytes) {
+        fprintf(stderr, "waft: %s: the image does not embed its module; give it with --module\n",
+                path);
+        goto done;
+    }
+    r = waft_module_new(engine, mbytes, mlen, &module, &err);
+    if (r != WAFT_OK) {
+        cli_report_error(module_path ? module_path : path, r, &err);
+        goto done;
+    }
+    if (waft_store_new(engine, &store) != WAFT_OK)
+        goto done;
+    uint32_t n = waft_module_import_count(module);
+    imports = calloc((size_t)n + 1, sizeof *imports);
+    types = calloc((size_t)n + 1, sizeof *types);
+    if (!imports || !types)
+        goto done;
+    for (uint32_t i = 0; i < n; i++) {
+        waft_import_desc d;
+        waft_module_import(module, i, &d);
+        if (d.kind != WAFT_EXTERN_FUNC ||
+            waft_module_import_functype(module, i, &types[i]) != WAFT_OK ||
+            waft_func_new_host(store, &types[i], inert_host, NULL, &imports[i]) != WAFT_OK) {
+            fprintf(stderr, "waft: %s: import %u is not a function; cannot check\n", path, i);
+            goto done;
+        }
+    }
+    waft_image_info in;
+    waft_image_get_info(img, &in);
+    for (uint32_t i = 0; i < in.nextensions; i++) {
+        const char *nm = waft_image_extension(img, i, NULL, NULL);
+        waft_store_add_state(store, nm, UINT32_MAX, no_save, skip_state, NULL);
+    }
+    waft_instance *inst;
+    r = waft_image_restore(img, store, module, imports, n, &inst, &err);
+    if (r != WAFT_OK) {
+        cli_report_error(path, r, &err);
+        goto done;
+    }
+    printf("%s: valid image: %u frame%s, %llu bytes of memory, module sha256 ", path, in.nframes,
+           in.nframes == 1 ? "" : "s", (unsigned long long)in.memory_bytes);
+    hex(stdout, in.module_hash, 32);
+    putchar('\n');
+    status = CLI_EXIT_OK;
+done:
+    waft_store_free(store);
+    free(types);
+    free(imports);
+    waft_module_free(module);
+    free(mfile);
+    waft_image_free(img);
+    waft_engine_free(engine);
+    return status;
+}
+
+int cli_image_main(int argc, char **argv)
+{
+    /* argv[0] = "image" */
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        cli_image_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    const char *sub = argv[1], *file = NULL, *module = NULL;
+    int json = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 && strcmp(sub, "info") == 0) {
+            json = 1;
+        } else if (strcmp(argv[i], "--module") == 0 && i + 1 < argc &&
+                   strcmp(sub, "check") == 0) {
+            module = argv[++i];
+        } else if (argv[i][0] == '-' || file) {
+            fprintf(stderr, "waft: image %s: unexpected argument '%s' (see 'waft image --help')\n",
+                    sub, argv[i]);
+            return CLI_EXIT_USAGE;
+        } else {
+            file = argv[i];
+        }
+    }
+    if (!file || (strcmp(sub, "info") != 0 && strcmp(sub, "check") != 0)) {
+        fprintf(stderr, "waft: image: expected 'info FILE' or 'check FILE' (see 'waft image "
+                        "--help')\n");
+        return CLI_EXIT_USAGE;
+    }
+    return strcmp(sub, "info") == 0 ? info(file, json) : check(file, module);
+}
