@@ -65,6 +65,7 @@ typedef struct waft_image_options {
     int omit_module;  /* 1: store only the module's hash (restore then needs the module) */
     int compress;     /* 1: zstd-compress records (if built with zstd) */
     int level;        /* zstd level; 0 = 1 */
+    int no_sync;      /* 1: skip the fsyncs of waft_image_save (benchmarks, scratch files) */
 } waft_image_options;
 
 /* Encodes the state of `instance` into a new malloc()ed buffer. */

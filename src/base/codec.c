@@ -28,10 +28,61 @@ void codec_init_reader(base_codec *c, base_alloc *a, const uint8_t *in, size_t l
 
 void codec_free(base_codec *c)
 {
-    if (c->writing)
+    if (c->writing) {
         base_free(c->alloc, c->buf);
+        base_free(c->alloc, c->pieces);
+    }
     c->buf = NULL;
+    c->pieces = NULL;
     c->len = c->cap = 0;
+    c->npieces = c->cap_pieces = 0;
+}
+
+static void add_piece(base_codec *c, const uint8_t *ext, size_t off, size_t len)
+{
+    if (c->failed || len == 0)
+        return;
+    if (!base_grow(c->alloc, (void **)&c->pieces, &c->cap_pieces, c->npieces + 1,
+                   sizeof *c->pieces)) {
+        codec_fail(c, "out of memory");
+        return;
+    }
+    c->pieces[c->npieces].ext = ext;
+    c->pieces[c->npieces].off = off;
+    c->pieces[c->npieces].len = len;
+    c->npieces++;
+}
+
+static size_t ext_bytes(const base_codec *c)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < c->npieces; i++)
+        if (c->pieces[i].ext)
+            n += c->pieces[i].len;
+    return n;
+}
+
+const uint8_t *codec_span_ext(base_codec *c, const void *p, size_t n)
+{
+    if (!c->writing)
+        return codec_span(c, p, n);
+    if (c->failed)
+        return NULL;
+    add_piece(c, NULL, c->mark, c->len - c->mark);
+    c->mark = c->len;
+    add_piece(c, p, 0, n);
+    return p;
+}
+
+void codec_pieces_close(base_codec *c)
+{
+    add_piece(c, NULL, c->mark, c->len - c->mark);
+    c->mark = c->len;
+}
+
+size_t codec_written(const base_codec *c)
+{
+    return c->len + ext_bytes(c);
 }
 
 void codec_fail(base_codec *c, const char *fmt, ...)

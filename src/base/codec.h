@@ -17,11 +17,22 @@
 
 #include "base/base.h"
 
+/* A piece of a written payload: `len` bytes either of the codec's buffer at `off` (ext
+ * NULL) or of external memory at `ext` (codec_span_ext: referenced, not copied). */
+typedef struct codec_piece {
+    const uint8_t *ext;
+    size_t off;
+    size_t len;
+} codec_piece;
+
 struct waft_codec {
     bool writing;
-    /* writing: growable buffer */
+    /* writing: growable buffer, plus the piece list once external spans are used */
     uint8_t *buf;
     size_t len, cap;
+    codec_piece *pieces;
+    uint32_t npieces, cap_pieces;
+    size_t mark; /* buffer bytes before this are already in pieces */
     /* reading */
     const uint8_t *in;
     size_t in_len, pos;
@@ -56,6 +67,14 @@ WAFT_INTERNAL void codec_raw(base_codec *c, void *p, size_t n);
 /* Reading: returns a pointer into the input (no copy) and skips n bytes; NULL on failure.
  * Writing: appends p. */
 WAFT_INTERNAL const uint8_t *codec_span(base_codec *c, const void *p, size_t n);
+/* Writing: appends a reference to n external bytes that must stay unchanged until the
+ * codec's output is consumed (zero-copy, e.g. linear memory). Reading: codec_span. */
+WAFT_INTERNAL const uint8_t *codec_span_ext(base_codec *c, const void *p, size_t n);
+/* Writing: closes the piece list; afterwards pieces[0, npieces) describe the whole output in
+ * order (a codec that never used codec_span_ext has one piece: its buffer). */
+WAFT_INTERNAL void codec_pieces_close(base_codec *c);
+/* Total bytes written (buffer plus external pieces). */
+WAFT_INTERNAL size_t codec_written(const base_codec *c);
 /* A length-prefixed byte string. Reading allocates (counted against the budget) a
  * NUL-terminated copy in *p that the caller frees with base_free. */
 WAFT_INTERNAL void codec_blob(base_codec *c, uint8_t **p, uint32_t *len, uint32_t max);

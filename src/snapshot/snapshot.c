@@ -5,10 +5,13 @@
  * Wire layout (docs/image-format.md):
  *
  *   header  | magic 8 | version u32 | order probe u32 | f64 probe u64 | crc u32 | zero u32 |
- *   record  | tag u32 | version u16 | flags u16 | stored u64 | raw u64 | crc u32 | zero u32 |
- *           | payload (stored bytes; zstd frame when flags & COMPRESSED)                    |
+ *   record  | tag u32 | version u16 | flags u16 | stored u64 | raw u64 |
+ *           | payload (stored bytes; zstd frame when flags & COMPRESSED) | crc u32 of payload |
  *   ...
  *   END     | tag 'END ' record whose payload is u32 crc of every byte before it, u32 count |
+ *
+ * Lengths come before their payload and checksums after it, so an image is written in one
+ * pass, straight from linear memory to the file or socket, without staging it in a buffer.
  */
 #include "snapshot/snapshot.h"
 
@@ -23,6 +26,8 @@
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #define WAFT_POSIX_FILES 1
 #endif
@@ -31,7 +36,8 @@ static const uint8_t image_magic[8] = { 0x89, 'W', 'A', 'F', 'T', '\r', '\n', 0x
 #define ORDER_PROBE 0x01020304u
 #define F64_PROBE   0xBFF8000000000000ull /* -1.5 */
 #define HEADER_SIZE 32u
-#define RECORD_HEAD 32u
+#define RECORD_HEAD 24u
+#define RECORD_TAIL 4u
 
 #define TAG(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 enum {
@@ -124,7 +130,8 @@ static void rec_memories(base_codec *c, waft_image *img)
         uint64_t nchunks = (uint64_t)m->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK);
         uint64_t map_bytes = (nchunks + 7) / 8;
         if (c->writing) {
-            /* the bitmap of non-zero chunks, then those chunks */
+            /* the bitmap of non-zero chunks, then those chunks: referenced in place, runs of
+             * adjacent chunks as one piece */
             uint8_t *map = base_calloc(c->alloc, (size_t)map_bytes + 1, 1);
             if (!map) {
                 codec_fail(c, "out of memory");
@@ -134,9 +141,17 @@ static void rec_memories(base_codec *c, waft_image *img)
                 if (!chunk_is_zero(m->data + k * SNAP_CHUNK))
                     map[k / 8] |= (uint8_t)(1u << (k % 8));
             codec_raw(c, map, (size_t)map_bytes);
-            for (uint64_t k = 0; k < nchunks; k++)
-                if (map[k / 8] & (1u << (k % 8)))
-                    codec_raw(c, (void *)(m->data + k * SNAP_CHUNK), SNAP_CHUNK);
+            for (uint64_t k = 0; k < nchunks;) {
+                if (!(map[k / 8] & (1u << (k % 8)))) {
+                    k++;
+                    continue;
+                }
+                uint64_t run = k;
+                while (run < nchunks && (map[run / 8] & (1u << (run % 8))))
+                    run++;
+                codec_span_ext(c, m->data + k * SNAP_CHUNK, (size_t)((run - k) * SNAP_CHUNK));
+                k = run;
+            }
             base_free(c->alloc, map);
         } else {
             const uint8_t *map = codec_span(c, NULL, (size_t)map_bytes);
@@ -388,6 +403,10 @@ WAFT_API void waft_image_free(waft_image *img)
     for (uint32_t i = 0; i < img->nowned; i++)
         base_free(a, img->owned[i]);
     base_free(a, img->owned);
+#if defined(WAFT_POSIX_FILES)
+    if (img->map)
+        munmap(img->map, img->map_len);
+#endif
     base_free(a, img);
 }
 
@@ -605,127 +624,225 @@ static const char *tag_name(uint32_t tag, char buf[5])
     return buf;
 }
 
-/* Appends one record whose payload is in `payload` (consumed). */
-static void put_record(base_codec *out, uint32_t tag, uint16_t flags, base_codec *payload,
+/* The image being written: a list of byte ranges in order. Small metadata lives in owned
+ * buffers; large payloads (linear memory) are referenced in place. */
+typedef struct img_out {
+    base_alloc *a;
+    struct out_iov {
+        const uint8_t *p;
+        size_t len;
+    } * iov;
+    uint32_t niov, cap_iov;
+    uint8_t **owned;
+    uint32_t nowned, cap_owned;
+    uint32_t crc_all; /* of every byte appended so far */
+    size_t total;
+    bool failed;
+    char why[160];
+} img_out;
+
+static void out_fail(img_out *o, const char *why)
+{
+    if (!o->failed) {
+        o->failed = true;
+        snprintf(o->why, sizeof o->why, "%s", why);
+    }
+}
+
+static bool out_own(img_out *o, uint8_t *buf)
+{
+    if (!base_grow(o->a, (void **)&o->owned, &o->cap_owned, o->nowned + 1, sizeof *o->owned)) {
+        base_free(o->a, buf);
+        out_fail(o, "out of memory");
+        return false;
+    }
+    o->owned[o->nowned++] = buf;
+    return true;
+}
+
+static void out_ref(img_out *o, const uint8_t *p, size_t len)
+{
+    if (o->failed || len == 0)
+        return;
+    if (!base_grow(o->a, (void **)&o->iov, &o->cap_iov, o->niov + 1, sizeof *o->iov)) {
+        out_fail(o, "out of memory");
+        return;
+    }
+    o->iov[o->niov].p = p;
+    o->iov[o->niov].len = len;
+    o->niov++;
+    o->crc_all = base_crc32c(o->crc_all, p, len);
+    o->total += len;
+}
+
+/* Appends a copy of small bytes. */
+static void out_copy(img_out *o, const void *p, size_t len)
+{
+    if (o->failed)
+        return;
+    uint8_t *b = base_malloc(o->a, len ? len : 1);
+    if (!b) {
+        out_fail(o, "out of memory");
+        return;
+    }
+    memcpy(b, p, len);
+    if (out_own(o, b))
+        out_ref(o, b, len);
+}
+
+static void out_free(img_out *o)
+{
+    for (uint32_t i = 0; i < o->nowned; i++)
+        base_free(o->a, o->owned[i]);
+    base_free(o->a, o->owned);
+    base_free(o->a, o->iov);
+    memset(o, 0, sizeof *o);
+}
+
+/* Appends one record: header, the payload's pieces (the codec's buffer is handed over to
+ * `o`), its checksum. Compressed records are flattened and compressed first. */
+static void put_record(img_out *o, uint32_t tag, uint16_t flags, base_codec *payload,
                        const waft_image_options *opt)
 {
+    codec_pieces_close(payload);
     if (payload->failed) {
-        codec_fail(out, "%s", payload->why);
+        out_fail(o, payload->why);
         codec_free(payload);
         return;
     }
-    const uint8_t *data = payload->buf;
-    size_t stored = payload->len;
+    size_t raw = codec_written(payload);
     uint8_t *zbuf = NULL;
+    size_t zlen = 0;
 #if defined(WAFT_HAVE_ZSTD)
-    if (opt && opt->compress && payload->len >= 256) {
-        size_t bound = ZSTD_compressBound(payload->len);
-        zbuf = base_malloc(out->alloc, bound);
+    if (opt && opt->compress && raw >= 256) {
+        uint8_t *flat = base_malloc(o->a, raw);
+        size_t bound = ZSTD_compressBound(raw);
+        zbuf = flat ? base_malloc(o->a, bound) : NULL;
         if (zbuf) {
-            size_t z = ZSTD_compress(zbuf, bound, payload->buf, payload->len,
-                                     opt->level ? opt->level : 1);
-            if (!ZSTD_isError(z) && z < payload->len) {
-                data = zbuf;
-                stored = z;
+            size_t at = 0;
+            for (uint32_t i = 0; i < payload->npieces; i++) {
+                const codec_piece *pc = &payload->pieces[i];
+                memcpy(flat + at, pc->ext ? pc->ext : payload->buf + pc->off, pc->len);
+                at += pc->len;
+            }
+            size_t z = ZSTD_compress(zbuf, bound, flat, raw, opt->level ? opt->level : 1);
+            if (!ZSTD_isError(z) && z < raw) {
+                zlen = z;
                 flags |= REC_COMPRESSED;
+            } else {
+                base_free(o->a, zbuf);
+                zbuf = NULL;
             }
         }
+        base_free(o->a, flat);
     }
 #else
     (void)opt;
 #endif
-    uint32_t t = tag, crc = base_crc32c(0, data, stored), zero = 0;
-    uint16_t version = 1;
-    uint64_t st = stored, raw = payload->len;
-    codec_u32(out, &t);
-    codec_u16(out, &version);
-    codec_u16(out, &flags);
-    codec_u64(out, &st);
-    codec_u64(out, &raw);
-    codec_u32(out, &crc);
-    codec_u32(out, &zero);
-    codec_raw(out, (void *)data, stored);
-    base_free(out->alloc, zbuf);
+    uint8_t head[RECORD_HEAD];
+    base_store32(head, tag);
+    base_store16(head + 4, 1);
+    base_store16(head + 6, flags);
+    base_store64(head + 8, zbuf ? zlen : raw);
+    base_store64(head + 16, raw);
+    out_copy(o, head, sizeof head);
+    uint32_t crc = 0;
+    if (zbuf) {
+        crc = base_crc32c(0, zbuf, zlen);
+        if (out_own(o, zbuf))
+            out_ref(o, zbuf, zlen);
+    } else {
+        for (uint32_t i = 0; i < payload->npieces; i++) {
+            const codec_piece *pc = &payload->pieces[i];
+            const uint8_t *p = pc->ext ? pc->ext : payload->buf + pc->off;
+            crc = base_crc32c(crc, p, pc->len);
+            out_ref(o, p, pc->len);
+        }
+        /* the buffer now backs iovs: hand it over */
+        if (payload->buf && out_own(o, payload->buf))
+            payload->buf = NULL;
+    }
+    uint8_t tail[RECORD_TAIL];
+    base_store32(tail, crc);
+    out_copy(o, tail, sizeof tail);
     codec_free(payload);
 }
 
 typedef void (*rec_fn)(base_codec *c, waft_image *img);
 
-static void put_simple(base_codec *out, uint32_t tag, rec_fn fn, waft_image *img,
+static void put_simple(img_out *o, uint32_t tag, rec_fn fn, waft_image *img,
                        const waft_image_options *opt)
 {
     base_codec p;
-    codec_init_writer(&p, out->alloc);
+    codec_init_writer(&p, o->a);
     fn(&p, img);
-    put_record(out, tag, REC_REQUIRED, &p, opt);
+    put_record(o, tag, REC_REQUIRED, &p, opt);
 }
 
 static waft_result encode(waft_store *s, waft_image *img, const waft_image_options *opt,
-                          base_codec *out, waft_error *err)
+                          img_out *o, waft_error *err)
 {
-    codec_init_writer(out, s->alloc);
-    /* header */
-    uint32_t version = WAFT_IMAGE_VERSION, probe = ORDER_PROBE, zero = 0;
-    uint64_t fprobe = F64_PROBE;
-    codec_raw(out, (void *)image_magic, 8);
-    codec_u32(out, &version);
-    codec_u32(out, &probe);
-    codec_u64(out, &fprobe);
-    uint32_t hcrc = out->failed ? 0 : base_crc32c(0, out->buf, 24);
-    codec_u32(out, &hcrc);
-    codec_u32(out, &zero);
+    memset(o, 0, sizeof *o);
+    o->a = s->alloc;
+    uint8_t head[HEADER_SIZE] = { 0 };
+    memcpy(head, image_magic, 8);
+    base_store32(head + 8, WAFT_IMAGE_VERSION);
+    base_store32(head + 12, ORDER_PROBE);
+    base_store64(head + 16, F64_PROBE);
+    base_store32(head + 24, base_crc32c(0, head, 24));
+    out_copy(o, head, sizeof head);
 
-    put_simple(out, TAG_MODULE, rec_module, img, NULL);
-    put_simple(out, TAG_MEMORY, rec_memories, img, opt);
-    put_simple(out, TAG_TABLES, rec_tables, img, opt);
-    put_simple(out, TAG_GLOBALS, rec_globals, img, NULL);
-    put_simple(out, TAG_SEGMENTS, rec_segments, img, NULL);
-    put_simple(out, TAG_FRAMES, rec_frames, img, opt);
-    put_simple(out, TAG_EXEC, rec_exec, img, NULL);
+    put_simple(o, TAG_MODULE, rec_module, img, NULL);
+    put_simple(o, TAG_MEMORY, rec_memories, img, opt);
+    put_simple(o, TAG_TABLES, rec_tables, img, opt);
+    put_simple(o, TAG_GLOBALS, rec_globals, img, NULL);
+    put_simple(o, TAG_SEGMENTS, rec_segments, img, NULL);
+    put_simple(o, TAG_FRAMES, rec_frames, img, opt);
+    put_simple(o, TAG_EXEC, rec_exec, img, NULL);
     uint32_t nrecords = 7;
-    for (uint32_t i = 0; i < s->nexts && !out->failed; i++) {
+    for (uint32_t i = 0; i < s->nexts && !o->failed; i++) {
         store_ext *e = &s->exts[i];
         base_codec body;
         codec_init_writer(&body, s->alloc);
         waft_result r = e->save(&body, e->ctx);
         if (r != WAFT_OK && !body.failed)
             codec_fail(&body, "%s: %s", e->name, waft_result_str(r));
-        if (body.failed) {
+        if (body.failed || body.len > UINT32_MAX) {
             base_error_set(err, r != WAFT_OK ? r : WAFT_ERR_STATE, -1, -1,
-                           "saving extension %s: %s", e->name, body.why);
+                           "saving extension %s: %s", e->name,
+                           body.failed ? body.why : "state larger than 4 GiB");
             codec_free(&body);
-            codec_free(out);
+            out_free(o);
             return r != WAFT_OK ? r : WAFT_ERR_STATE;
         }
         snap_ext x = { .name = (uint8_t *)e->name, .name_len = (uint32_t)strlen(e->name),
-                       .version = e->version, .payload = body.buf,
-                       .len = (uint32_t)body.len };
-        if (body.len > UINT32_MAX)
-            codec_fail(out, "extension %s state is larger than 4 GiB", e->name);
+                       .version = e->version, .payload = body.buf, .len = (uint32_t)body.len };
         base_codec p;
         codec_init_writer(&p, s->alloc);
         rec_ext(&p, &x);
         codec_free(&body);
-        put_record(out, TAG_EXT, REC_REQUIRED, &p, opt);
+        put_record(o, TAG_EXT, REC_REQUIRED, &p, opt);
         nrecords++;
     }
     /* END: checksum of everything before it */
     base_codec p;
     codec_init_writer(&p, s->alloc);
-    uint32_t all = out->failed ? 0 : base_crc32c(0, out->buf, out->len);
+    uint32_t all = o->crc_all;
     codec_u32(&p, &all);
     codec_u32(&p, &nrecords);
-    put_record(out, TAG_END, REC_REQUIRED, &p, NULL);
-    if (out->failed) {
-        base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "cannot encode image: %s", out->why);
-        codec_free(out);
+    put_record(o, TAG_END, REC_REQUIRED, &p, NULL);
+    if (o->failed) {
+        base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "cannot encode image: %s", o->why);
+        out_free(o);
         return WAFT_ERR_NOMEM;
     }
     return WAFT_OK;
 }
 
+/* Captures and encodes; the image's borrowed pointers (linear memory, module bytes) are
+ * referenced by `out`, so the store must not run until `out` is consumed. */
 static waft_result encode_store(waft_store *store, const waft_instance *inst,
-                                const waft_image_options *opt, base_codec *out, waft_error *err)
+                                const waft_image_options *opt, img_out *out, waft_error *err)
 {
     if (err)
         memset(err, 0, sizeof *err);
@@ -739,7 +856,7 @@ static waft_result encode_store(waft_store *store, const waft_instance *inst,
         img->module_bytes = NULL;
     if (r == WAFT_OK)
         r = encode(store, img, opt, out, err);
-    waft_image_free(img); /* module bytes and memory are borrowed, not owned */
+    waft_image_free(img); /* its arrays were copied into `out`'s own buffers */
     return r;
 }
 
@@ -749,33 +866,67 @@ WAFT_API waft_result waft_image_encode(waft_store *store, const waft_instance *i
 {
     if (!out_bytes || !out_len)
         return WAFT_ERR_INVALID_ARG;
-    base_codec out;
+    img_out out;
     waft_result r = encode_store(store, instance, options, &out, out_err);
     if (r != WAFT_OK)
         return r;
-    *out_bytes = malloc(out.len ? out.len : 1);
+    *out_bytes = malloc(out.total ? out.total : 1);
     if (!*out_bytes) {
-        codec_free(&out);
+        out_free(&out);
         return WAFT_ERR_NOMEM;
     }
-    memcpy(*out_bytes, out.buf, out.len);
-    *out_len = out.len;
-    codec_free(&out);
+    size_t at = 0;
+    for (uint32_t i = 0; i < out.niov; i++) {
+        memcpy(*out_bytes + at, out.iov[i].p, out.iov[i].len);
+        at += out.iov[i].len;
+    }
+    *out_len = out.total;
+    out_free(&out);
     return WAFT_OK;
 }
 
 #if defined(WAFT_POSIX_FILES)
-static waft_result write_all(int fd, const uint8_t *p, size_t n)
+#include <sys/uio.h>
+
+static waft_result write_iovs(int fd, const img_out *o)
 {
-    while (n) {
-        ssize_t w = write(fd, p, n);
+    for (uint32_t i = 0; i < o->niov;) {
+        struct iovec v[64];
+        int n = 0;
+        for (; n < 64 && i + (uint32_t)n < o->niov; n++) {
+            v[n].iov_base = (void *)o->iov[i + (uint32_t)n].p;
+            v[n].iov_len = o->iov[i + (uint32_t)n].len;
+        }
+        ssize_t w = writev(fd, v, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             return WAFT_ERR_IO;
         }
-        p += w;
-        n -= (size_t)w;
+        /* consume whole iovs; a partial one is finished with write() */
+        size_t left = (size_t)w;
+        while (left && i < o->niov) {
+            size_t l = o->iov[i].len;
+            if (left >= l) {
+                left -= l;
+                i++;
+                continue;
+            }
+            const uint8_t *p = o->iov[i].p + left;
+            size_t rest = l - left;
+            while (rest) {
+                ssize_t w2 = write(fd, p, rest);
+                if (w2 < 0) {
+                    if (errno == EINTR)
+                        continue;
+                    return WAFT_ERR_IO;
+                }
+                p += w2;
+                rest -= (size_t)w2;
+            }
+            left = 0;
+            i++;
+        }
     }
     return WAFT_OK;
 }
@@ -787,14 +938,14 @@ WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *ins
 {
     if (!path)
         return WAFT_ERR_INVALID_ARG;
-    base_codec out;
+    img_out out;
     waft_result r = encode_store(store, instance, options, &out, out_err);
     if (r != WAFT_OK)
         return r;
     size_t plen = strlen(path);
     char *tmp = base_malloc(store->alloc, plen + 8);
     if (!tmp) {
-        codec_free(&out);
+        out_free(&out);
         return WAFT_ERR_NOMEM;
     }
     memcpy(tmp, path, plen);
@@ -806,8 +957,9 @@ WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *ins
         r = WAFT_ERR_IO;
         goto done;
     }
-    r = write_all(fd, out.buf, out.len);
-    if (r == WAFT_OK && fsync(fd) != 0)
+    bool sync = !(options && options->no_sync);
+    r = write_iovs(fd, &out);
+    if (r == WAFT_OK && sync && fsync(fd) != 0)
         r = WAFT_ERR_IO;
     if (r != WAFT_OK)
         base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: %s", tmp, strerror(errno));
@@ -826,7 +978,7 @@ WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *ins
         goto done;
     }
     /* make the rename itself durable */
-    {
+    if (sync) {
         char *dir = base_malloc(store->alloc, plen + 2);
         if (dir) {
             memcpy(dir, path, plen + 1);
@@ -845,15 +997,19 @@ WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *ins
     }
 #else
     FILE *f = fopen(tmp, "wb");
-    if (!f || fwrite(out.buf, 1, out.len, f) != out.len || fclose(f) != 0 ||
-        rename(tmp, path) != 0) {
+    bool ok = f != NULL;
+    for (uint32_t i = 0; ok && i < out.niov; i++)
+        ok = fwrite(out.iov[i].p, 1, out.iov[i].len, f) == out.iov[i].len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok || rename(tmp, path) != 0) {
         base_error_set(out_err, WAFT_ERR_IO, -1, -1, "cannot write %s", path);
         r = WAFT_ERR_IO;
     }
 #endif
 done:
     base_free(store->alloc, tmp);
-    codec_free(&out);
+    out_free(&out);
     return r;
 }
 
@@ -904,20 +1060,20 @@ static waft_result decode(waft_image *img, const uint8_t *in, size_t len, waft_e
         uint32_t tag = base_load32(h);
         uint16_t flags = base_load16(h + 6);
         uint64_t stored = base_load64(h + 8), raw = base_load64(h + 16);
-        uint32_t crc = base_load32(h + 24);
         char tn[5];
         tag_name(tag, tn);
         size_t body = pos + RECORD_HEAD;
-        if (stored > len - body) {
+        if (stored > len - body || len - body - (size_t)stored < RECORD_TAIL) {
             char msg[96];
             snprintf(msg, sizeof msg, "record %s: truncated (%llu bytes declared)", tn,
                      (unsigned long long)stored);
             return bad(err, msg, pos);
         }
+        uint32_t crc = base_load32(in + body + stored);
         if (CHECKSUM_BAD(base_crc32c(0, in + body, (size_t)stored), crc)) {
             char msg[64];
             snprintf(msg, sizeof msg, "record %s: checksum mismatch", tn);
-            return bad(err, msg, pos);
+            return bad(err, msg, body + (size_t)stored);
         }
         const uint8_t *payload = in + body;
         size_t plen = (size_t)stored;
@@ -1006,7 +1162,7 @@ static waft_result decode(waft_image *img, const uint8_t *in, size_t len, waft_e
             return bad(err, msg, body + c.pos);
         }
         budget = c.alloc_budget;
-        pos = body + (size_t)stored;
+        pos = body + (size_t)stored + RECORD_TAIL;
     }
     if (pos != len)
         return bad(err, "bytes after the END record", pos);
@@ -1049,10 +1205,54 @@ WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path,
 {
     if (!engine || !path || !out_image)
         return WAFT_ERR_INVALID_ARG;
+    if (out_err)
+        memset(out_err, 0, sizeof *out_err);
     *out_image = NULL;
+#if defined(WAFT_POSIX_FILES)
+    /* map the file and parse it in place: no copy of the (possibly huge) image */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: %s", path, strerror(errno));
+        return WAFT_ERR_IO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        (uint64_t)st.st_size > SIZE_MAX / 2) {
+        close(fd);
+        if (st.st_size == 0 && S_ISREG(st.st_mode))
+            return bad(out_err, "not a waft image: empty file", 0);
+        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: not a regular file", path);
+        return WAFT_ERR_IO;
+    }
+    size_t len = (size_t)st.st_size;
+    int flags = MAP_PRIVATE;
+#if defined(MAP_POPULATE)
+    flags |= MAP_POPULATE;
+#endif
+    void *map = mmap(NULL, len, PROT_READ, flags, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: %s", path, strerror(errno));
+        return WAFT_ERR_IO;
+    }
+    waft_image *img = image_new(engine);
+    if (!img) {
+        munmap(map, len);
+        return WAFT_ERR_NOMEM;
+    }
+    img->map = map;
+    img->map_len = len;
+    waft_result r = decode(img, map, len, out_err);
+    if (r != WAFT_OK) {
+        waft_image_free(img);
+        return r;
+    }
+    *out_image = img;
+    return WAFT_OK;
+#else
     FILE *f = fopen(path, "rb");
     if (!f) {
-        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: %s", path, strerror(errno));
+        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: cannot open", path);
         return WAFT_ERR_IO;
     }
     uint8_t *buf = NULL;
@@ -1084,6 +1284,7 @@ WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path,
         r = waft_image_decode(engine, buf, len, out_image, out_err);
     base_free(&engine->alloc, buf);
     return r;
+#endif
 }
 
 WAFT_API const uint8_t *waft_image_module(const waft_image *image, size_t *out_len)
@@ -1186,23 +1387,26 @@ static waft_result restore_memories(const waft_image *img, waft_instance *inst, 
         uint64_t bytes = (uint64_t)sm->pages * WAFT_PAGE_SIZE;
         if (bytes > SIZE_MAX / 2)
             return restore_fail(err, "memory %u: %u pages do not fit this host", i, sm->pages);
-        if (sm->pages != m->pages) {
-            uint8_t *d = base_realloc(s->alloc, m->data, (size_t)(bytes ? bytes : 1));
-            if (!d) {
-                base_error_set(err, WAFT_ERR_NOMEM, -1, -1,
-                               "memory %u: cannot allocate %u pages", i, sm->pages);
-                return WAFT_ERR_NOMEM;
-            }
-            m->data = d;
-            m->pages = sm->pages;
-            m->size = bytes;
+        if (store_memory_reset(s, m, sm->pages) != WAFT_OK) {
+            base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "memory %u: cannot allocate %u pages", i,
+                           sm->pages);
+            return WAFT_ERR_NOMEM;
         }
-        if (bytes)
-            memset(m->data, 0, (size_t)bytes);
+        /* only the stored (non-zero) chunks are written: zero pages stay untouched */
         uint64_t nchunks = bytes / SNAP_CHUNK, k2 = 0;
-        for (uint64_t k = 0; k < nchunks; k++)
-            if (sm->bitmap[k / 8] & (1u << (k % 8)))
-                memcpy(m->data + k * SNAP_CHUNK, sm->chunks + (k2++) * SNAP_CHUNK, SNAP_CHUNK);
+        for (uint64_t k = 0; k < nchunks;) {
+            if (!(sm->bitmap[k / 8] & (1u << (k % 8)))) {
+                k++;
+                continue;
+            }
+            uint64_t run = k;
+            while (run < nchunks && (sm->bitmap[run / 8] & (1u << (run % 8))))
+                run++;
+            memcpy(m->data + k * SNAP_CHUNK, sm->chunks + k2 * SNAP_CHUNK,
+                   (size_t)((run - k) * SNAP_CHUNK));
+            k2 += run - k;
+            k = run;
+        }
     }
     return WAFT_OK;
 }

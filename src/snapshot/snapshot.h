@@ -93,6 +93,8 @@ struct waft_image {
 
     uint8_t **owned; /* buffers the spans point into (input copy, decompressed records) */
     uint32_t nowned, cap_owned;
+    void *map;       /* the image file, mapped read-only (waft_image_load), or NULL */
+    size_t map_len;
 };
 
 #endif

@@ -4,6 +4,14 @@
 
 #include <stdio.h>
 
+#if (defined(__unix__) || defined(__APPLE__)) && UINTPTR_MAX > 0xffffffffu && \
+    !defined(WAFT_NO_MMAP)
+#include <sys/mman.h>
+#define STORE_MMAP 1
+#else
+#define STORE_MMAP 0
+#endif
+
 /* ==== Store ==== */
 
 waft_result store_new(waft_engine *engine, waft_store **out)
@@ -63,7 +71,7 @@ void store_free(waft_store *s)
         base_free(a, s->funcs[i]);
     }
     for (uint32_t i = 0; i < s->nmemories; i++) {
-        base_free(a, s->memories[i]->data);
+        store_memory_release(s, s->memories[i]);
         base_free(a, s->memories[i]);
     }
     for (uint32_t i = 0; i < s->ntables; i++) {
@@ -168,6 +176,128 @@ waft_result store_add_host_func(waft_store *s, const waft_functype *type, waft_h
     return WAFT_OK;
 }
 
+/* ==== Linear memory storage ====
+ *
+ * Two backends. With the default allocator on 64-bit POSIX hosts: the memory's maximum size
+ * is reserved as address space (PROT_NONE) and committed as it grows (mprotect), so the
+ * memory never moves and new pages come zeroed from the kernel, with transparent huge pages
+ * where offered (page faults are most of the cost of touching fresh memory in VMs).
+ * Otherwise (a custom allocator, 32-bit hosts, no mmap): the engine's allocator, realloc.
+ * Both count committed bytes against the engine's limit. */
+
+#if STORE_MMAP
+static bool charge(waft_store *s, size_t delta)
+{
+    base_alloc *a = s->alloc;
+    if (a->limit && (delta > a->limit || a->used > a->limit - delta))
+        return false;
+    a->used += delta;
+    return true;
+}
+#endif
+
+static bool use_mmap(const waft_store *s)
+{
+    return STORE_MMAP && s->engine->config.alloc == NULL;
+}
+
+/* Commits [m->size, bytes) (grows) with zeroed pages. */
+static bool mem_extend(waft_store *s, store_memory *m, uint64_t bytes)
+{
+#if STORE_MMAP
+    if (m->reserved) {
+        if (bytes > m->reserved || !charge(s, (size_t)(bytes - m->size)))
+            return false;
+        if (mprotect(m->data + m->size, (size_t)(bytes - m->size), PROT_READ | PROT_WRITE) != 0) {
+            s->alloc->used -= (size_t)(bytes - m->size);
+            return false;
+        }
+        m->size = bytes;
+        return true;
+    }
+#endif
+    uint8_t *d = base_realloc(s->alloc, m->data, (size_t)bytes);
+    if (!d)
+        return false;
+    memset(d + m->size, 0, (size_t)(bytes - m->size));
+    m->data = d;
+    m->size = bytes;
+    return true;
+}
+
+/* Sets up storage for a new memory of `min` pages (its maximum `max_pages`). */
+static bool mem_create(waft_store *s, store_memory *m, uint32_t min)
+{
+    uint64_t max_bytes = (uint64_t)m->max_pages * WAFT_PAGE_SIZE;
+    (void)max_bytes;
+#if STORE_MMAP
+    if (use_mmap(s) && max_bytes > 0) {
+        void *p = mmap(NULL, (size_t)max_bytes, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED) {
+#if defined(MADV_HUGEPAGE)
+            madvise(p, (size_t)max_bytes, MADV_HUGEPAGE);
+#endif
+            m->data = p;
+            m->reserved = (size_t)max_bytes;
+        }
+    }
+#endif
+    return min == 0 || mem_extend(s, m, (uint64_t)min * WAFT_PAGE_SIZE);
+}
+
+void store_memory_release(waft_store *s, store_memory *m)
+{
+#if STORE_MMAP
+    if (m->reserved) {
+        munmap(m->data, m->reserved);
+        s->alloc->used -= (size_t)m->size;
+        m->data = NULL;
+        m->reserved = 0;
+        m->size = 0;
+        return;
+    }
+#endif
+    base_free(s->alloc, m->data);
+    m->data = NULL;
+    m->size = 0;
+}
+
+waft_result store_memory_reset(waft_store *s, store_memory *m, uint32_t pages)
+{
+    uint64_t bytes = (uint64_t)pages * WAFT_PAGE_SIZE;
+    if (pages > m->max_pages || bytes > SIZE_MAX / 2)
+        return WAFT_ERR_NOMEM;
+#if STORE_MMAP
+    if (m->reserved) {
+        if (bytes > m->size) {
+            if (!mem_extend(s, m, bytes))
+                return WAFT_ERR_NOMEM;
+        } else if (bytes < m->size) {
+            mprotect(m->data + bytes, (size_t)(m->size - bytes), PROT_NONE);
+            s->alloc->used -= (size_t)(m->size - bytes);
+            m->size = bytes;
+        }
+        /* give every page back: they read as zero again, lazily */
+        if (m->reserved)
+            madvise(m->data, m->reserved, MADV_DONTNEED);
+        m->pages = pages;
+        return WAFT_OK;
+    }
+#endif
+    if (bytes != m->size) {
+        uint8_t *d = base_realloc(s->alloc, m->data, (size_t)(bytes ? bytes : 1));
+        if (!d)
+            return WAFT_ERR_NOMEM;
+        m->data = d;
+        m->size = bytes;
+    }
+    if (bytes)
+        memset(m->data, 0, (size_t)bytes);
+    m->pages = pages;
+    return WAFT_OK;
+}
+
 waft_result store_add_memory(waft_store *s, uint32_t min, uint32_t max, bool has_max,
                              uint32_t *out)
 {
@@ -180,15 +310,8 @@ waft_result store_add_memory(waft_store *s, uint32_t min, uint32_t max, bool has
         return WAFT_ERR_NOMEM;
     m->has_max = has_max;
     m->max_pages = has_max ? max : DEC_MAX_PAGES;
-    if (min) {
-        uint64_t bytes = (uint64_t)min * WAFT_PAGE_SIZE;
-        if (bytes > SIZE_MAX)
-            return WAFT_ERR_NOMEM;
-        m->data = base_calloc(s->alloc, 1, (size_t)bytes);
-        if (!m->data)
-            return WAFT_ERR_NOMEM;
-        m->size = bytes;
-    }
+    if ((uint64_t)min * WAFT_PAGE_SIZE > SIZE_MAX / 2 || !mem_create(s, m, min))
+        return WAFT_ERR_NOMEM;
     m->pages = min;
     *out = idx;
     return WAFT_OK;
@@ -245,14 +368,8 @@ uint32_t store_memory_grow(waft_store *s, store_memory *m, uint32_t delta)
     if (delta > m->max_pages - old)
         return UINT32_MAX;
     uint64_t bytes = (uint64_t)(old + delta) * WAFT_PAGE_SIZE;
-    if (bytes > SIZE_MAX / 2)
+    if (bytes > SIZE_MAX / 2 || !mem_extend(s, m, bytes))
         return UINT32_MAX;
-    uint8_t *d = base_realloc(s->alloc, m->data, (size_t)bytes);
-    if (!d)
-        return UINT32_MAX;
-    memset(d + m->size, 0, (size_t)(bytes - m->size));
-    m->data = d;
-    m->size = bytes;
     m->pages = old + delta;
     return old;
 }

@@ -50,7 +50,8 @@ typedef struct store_func {
 } store_func;
 
 typedef struct store_memory {
-    uint8_t *data;      /* [snap] contents */
+    uint8_t *data;      /* [snap] contents; never moves with the mmap backend */
+    size_t reserved;    /* [derived] bytes of address space reserved (mmap backend), else 0 */
     uint64_t size;      /* [snap] bytes = pages * 64 KiB */
     uint32_t pages;     /* [snap] */
     uint32_t max_pages; /* [snap] limit (65536 when the type has none) */
@@ -173,6 +174,11 @@ WAFT_INTERNAL waft_result store_add_table(waft_store *s, uint8_t elem_type, uint
 WAFT_INTERNAL waft_result store_add_global(waft_store *s, uint8_t type, bool mutable_,
                                            uint64_t value, uint32_t *out);
 
+/* Frees a memory's storage. */
+WAFT_INTERNAL void store_memory_release(waft_store *s, store_memory *m);
+/* Sets the memory to `pages` pages, all zero (used by restore). WAFT_ERR_NOMEM on failure
+ * (the memory is then unchanged). */
+WAFT_INTERNAL waft_result store_memory_reset(waft_store *s, store_memory *m, uint32_t pages);
 /* memory.grow: returns the old page count, or -1 (as UINT32_MAX) if it cannot grow. */
 WAFT_INTERNAL uint32_t store_memory_grow(waft_store *s, store_memory *m, uint32_t delta);
 /* table.grow: the same for tables, new entries set to `init`. */

@@ -257,19 +257,21 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-/* Recomputes every record checksum and the END checksum of an (uncompressed) image. */
+/* Recomputes every record checksum and the END checksum of an (uncompressed) image:
+ * records are a 24-byte header (tag, version, flags, stored u64, raw u64), the payload, and
+ * a u32 CRC-32C of the payload. */
 static void reseal(uint8_t *img, size_t len)
 {
     size_t pos = 32;
-    while (pos + 32 <= len) {
+    while (pos + 28 <= len) {
         uint32_t tag = le32(img + pos);
         uint64_t stored = le32(img + pos + 8) | ((uint64_t)le32(img + pos + 12) << 32);
-        if (stored > len - pos - 32)
+        if (stored > len - pos - 28)
             return;
-        if (tag == 0x20444e45u) /* "END " */
-            put32(img + pos + 32, crc32c(0, img, pos));
-        put32(img + pos + 24, crc32c(0, img + pos + 32, (size_t)stored));
-        pos += 32 + (size_t)stored;
+        if (tag == 0x20444e45u && stored >= 4) /* "END " */
+            put32(img + pos + 24, crc32c(0, img, pos));
+        put32(img + pos + 24 + stored, crc32c(0, img + pos + 24, (size_t)stored));
+        pos += 28 + (size_t)stored;
     }
 }
 
