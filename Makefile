@@ -3,6 +3,7 @@
 #   make            library + CLI             make check   every test (also under ASan+UBSan)
 #   make demo       install deps, run demo    make spec    the official spec suite
 #   make test       unit + spec tests         make fuzz    libFuzzer, bounded time
+#   make wasi       WASI tests (C programs built for wasm32-wasi, run by waft run)
 #   make bench      benchmarks vs native      make bench-profile W=sieve   callgrind profile
 #   make SAN=address,undefined ...            builds into build/asan-ubsan/
 
@@ -11,6 +12,9 @@ SPEC    ?= ../shared/spec
 V       ?=
 SAN     ?=
 O       ?= -O2
+# Runs the test programs: empty natively; `qemu-s390x -L /usr/s390x-linux-gnu ...` for a
+# cross build (make check-cross sets it).
+EMU     ?=
 
 ifeq ($(SAN),)
 BUILD   ?= build
@@ -24,8 +28,10 @@ comma := ,
 
 WARN := -Wall -Wextra -Wshadow -Wundef -Wwrite-strings -Wstrict-prototypes \
         -Wmissing-prototypes -Wold-style-definition -Wvla -Werror
+# 64-bit off_t, ino_t and time_t on 32-bit hosts too (no-ops on 64-bit ones): without them
+# stat/readdir fail with EOVERFLOW on large files and inode numbers.
 CFLAGS_ALL := -std=c11 $(O) -g $(WARN) $(SANFLAGS) -fvisibility=hidden \
-              -D_DEFAULT_SOURCE -Iinclude -Isrc $(CFLAGS)
+              -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -Iinclude -Isrc $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 LDLIBS_ALL := -lm $(LDLIBS)
 
@@ -41,20 +47,23 @@ LIB_SRC := $(wildcard src/base/*.c src/decode/*.c src/validate/*.c src/store/*.c
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 SPEC_SRC := $(wildcard tests/spec/*.c)
+XR_SRC := tests/cross/xrestore.c
 UNIT_WAT := $(wildcard tests/unit/wat/*.wat)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 SPEC_OBJ := $(SPEC_SRC:%.c=$(BUILD)/%.o)
+XR_OBJ   := $(XR_SRC:%.c=$(BUILD)/%.o)
 UNIT_WASM := $(UNIT_WAT:%.wat=$(BUILD)/%.wasm)
 
 LIB  := $(BUILD)/libwaft.a
 CLI  := $(BUILD)/waft
 UNIT := $(BUILD)/waft-unit
 SPECRUN := $(BUILD)/waft-spec
+XRESTORE := $(BUILD)/waft-xrestore
 
-.PHONY: all lib cli test unit spec spec-counted check fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install
+.PHONY: all lib cli test unit spec spec-counted wasi check fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install
 
 all: lib cli
 
@@ -72,7 +81,7 @@ $(BUILD)/%.wasm: %.wat
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
-	$(if $(V),,@echo "  AR $@";)ar rcs $@ $^
+	$(if $(V),,@echo "  AR $@";)$(AR) rcs $@ $^
 
 $(CLI): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
@@ -83,23 +92,43 @@ $(UNIT): $(UNIT_OBJ) $(LIB)
 $(SPECRUN): $(SPEC_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(SPEC_OBJ) $(LIB) $(LDLIBS_ALL)
 
+$(XRESTORE): $(XR_OBJ) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(XR_OBJ) $(LIB) $(LDLIBS_ALL)
+
 unit: $(UNIT) $(UNIT_WASM)
-	$(UNIT) $(BUILD)/tests/unit/wat
+	$(EMU) $(UNIT) $(BUILD)/tests/unit/wat
 
 spec: $(SPECRUN)
-	$(SPECRUN) --expected tests/spec/expected-failures.txt $(SPEC)/core
+	$(EMU) $(SPECRUN) --expected tests/spec/expected-failures.txt $(SPEC)/core
 
 # The same suite through the fuel-counting loop (the one that can stop at any instruction).
 spec-counted: $(SPECRUN)
-	$(SPECRUN) --counted --expected tests/spec/expected-failures.txt $(SPEC)/core
+	$(EMU) $(SPECRUN) --counted --expected tests/spec/expected-failures.txt $(SPEC)/core
 
 test: unit spec spec-counted
 
-# Everything: normal build, then the same tests under ASan+UBSan, then the CLI tests.
+# WASI preview1: C programs built for wasm32-wasi (and natively), run under `waft run`.
+wasi: $(CLI) $(LIB)
+	bash tests/wasi/run.sh $(CLI)
+
+# Everything: normal build, then the same tests under ASan+UBSan, then the CLI and WASI tests
+# (the WASI ones also under ASan+UBSan).
 check:
 	$(MAKE) all test
-	$(MAKE) SAN=address,undefined test
+	$(MAKE) SAN=address,undefined test wasi
 	bash tests/cli/run.sh $(BUILD)/waft
+	bash tests/wasi/run.sh $(BUILD)/waft
+
+# Cross-architecture tests (tests/cross/run.sh): builds for aarch64, s390x (big-endian) and
+# i386 (32-bit) with Debian's cross compilers into build/cross-ARCH/ and runs, under
+# qemu-user, the unit and spec suites and the cross-restore matrix against x86-64. Installs
+# its packages (tools/install-deps.sh cross). CROSS_ARCHES picks targets.
+CROSS_ARCHES ?= aarch64 s390x i386
+.PHONY: check-cross xrestore
+xrestore: $(XRESTORE)
+check-cross:
+	bash tools/install-deps.sh cross
+	bash tests/cross/run.sh $(CROSS_ARCHES)
 
 demo:
 	bash tools/install-deps.sh
@@ -160,4 +189,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SPEC_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SPEC_OBJ:.o=.d) $(XR_OBJ:.o=.d)

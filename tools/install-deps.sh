@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # install-deps.sh - installs the Debian packages needed to build and test waft.
 #
-#   usage: bash tools/install-deps.sh
+#   usage: bash tools/install-deps.sh          what make all/check/demo need
+#          bash tools/install-deps.sh bench    the same plus what make bench needs
 #
 # Idempotent: asks dpkg which packages are missing and runs apt-get (update once, then
 # install) only if some are. Uses sudo when not root. Needs Debian 12 or similar.
@@ -18,6 +19,22 @@ packages=(
     clang-format                # make format / format-check
     git                         # make format lists files with git ls-files
 )
+
+if [[ ${1:-} == bench ]]; then
+    packages+=(
+        python3                 # bench/run.py, the driver
+        gnuplot-nox             # the chart in docs/performance.md
+        valgrind                # make bench-profile (callgrind)
+    )
+    # npm fetches SQLite (npm pack better-sqlite3); it comes with node, the "node" column.
+    # A node installed another way (e.g. a newer nodejs package that bundles npm) will do.
+    if ! command -v npm >/dev/null; then
+        packages+=(npm)
+    fi
+elif [[ $# -gt 0 ]]; then
+    echo "usage: $0 [bench]" >&2
+    exit 2
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -136,7 +136,7 @@ typedef struct waft_config {
     void *alloc_ud;           /* passed to alloc */
     size_t memory_limit;      /* bytes the engine may hold in all; 0 = no limit */
     uint32_t max_call_depth;  /* wasm frames; 0 = default (WAFT_DEFAULT_CALL_DEPTH) */
-    uint32_t max_stack_slots; /* value-stack slots (8 bytes each); 0 = default */
+    uint32_t max_stack_slots; /* value-stack slots (8 bytes each); 0 = default; at least 1024 */
 } waft_config;
 
 #define WAFT_DEFAULT_CALL_DEPTH  10000u
@@ -336,8 +336,9 @@ typedef struct waft_frame_info {
 typedef struct waft_trap {
     waft_trap_code code;
     const char *message; /* host message for WAFT_TRAP_HOST, else the code's text */
-    uint32_t nframes;    /* frames in backtrace (possibly truncated) */
+    uint32_t nframes;    /* frames in backtrace: the innermost ones, at most 64 */
     const waft_frame_info *frames;
+    uint32_t total_frames; /* frames that were active when it trapped (>= nframes) */
 } waft_trap;
 
 /* The last trap of this store; valid until the next call. */

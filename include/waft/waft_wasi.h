@@ -45,26 +45,27 @@ typedef struct waft_wasi_preopen {
 } waft_wasi_preopen;
 
 /* Flags of waft_wasi_config.flags. */
-#define WAFT_WASI_NO_OPENAT2 0x1u /* never use openat2(2): always walk paths component by \
-                                     component (for tests of the portable sandbox) */
+#define WAFT_WASI_NO_OPENAT2                                     \
+    0x1u /* never use openat2(2): always walk paths component by \
+            component (for tests of the portable sandbox) */
 
 /* Configuration of a WASI instance. Start from waft_wasi_config_init(), which sets the
  * standard streams to the host's 0, 1 and 2 and everything else empty. All arrays and
  * strings are copied by waft_wasi_new(); host descriptors are duplicated (dup), so the
  * caller keeps and closes its own. */
 typedef struct waft_wasi_config {
-    uint32_t argc;             /* guest argv, argv[0] included (conventionally the program) */
-    const char *const *argv;   /* argc strings */
-    uint32_t envc;             /* guest environment */
-    const char *const *envp;   /* envc strings "NAME=VALUE" */
-    uint32_t npreopens;        /* preopened directories: guest fds 3, 4, ... in this order */
+    uint32_t argc;           /* guest argv, argv[0] included (conventionally the program) */
+    const char *const *argv; /* argc strings */
+    uint32_t envc;           /* guest environment */
+    const char *const *envp; /* envc strings "NAME=VALUE" */
+    uint32_t npreopens;      /* preopened directories: guest fds 3, 4, ... in this order */
     const waft_wasi_preopen *preopens;
-    int stdin_fd;              /* host fd behind guest fd 0, or -1 to leave it closed */
-    int stdout_fd;             /* host fd behind guest fd 1, or -1 */
-    int stderr_fd;             /* host fd behind guest fd 2, or -1 */
-    uint32_t nsockets;         /* host sockets (listening or connected) given to the guest */
-    const int *sockets;        /* as the fds after the preopens, in this order */
-    uint32_t flags;            /* WAFT_WASI_* flags */
+    int stdin_fd;       /* host fd behind guest fd 0, or -1 to leave it closed */
+    int stdout_fd;      /* host fd behind guest fd 1, or -1 */
+    int stderr_fd;      /* host fd behind guest fd 2, or -1 */
+    uint32_t nsockets;  /* host sockets (listening or connected) given to the guest */
+    const int *sockets; /* as the fds after the preopens, in this order */
+    uint32_t flags;     /* WAFT_WASI_* flags */
 } waft_wasi_config;
 
 /* Fills *config with the defaults: stdio on host fds 0/1/2, no args, env, preopens or
@@ -81,7 +82,8 @@ WAFT_API waft_result waft_wasi_new(waft_store *store, const waft_wasi_config *co
                                    waft_wasi **out_wasi, waft_error *out_err);
 
 /* Closes every descriptor the guest still holds and frees the state. NULL is a no-op.
- * The store may already be freed. */
+ * The store may already be freed; if it is not, the guest must not run again: the host
+ * functions this state made stay in the store and would call into freed memory. */
 WAFT_API void waft_wasi_free(waft_wasi *wasi);
 
 /* Resolves the WASI imports of `module` for instantiation in the wasi's store. `imports`

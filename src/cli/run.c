@@ -5,8 +5,8 @@
  *  - One engine, one module, one store per run, all freed on every path (one exit label).
  *  - The export to call is checked against the module before anything runs, so a typo in
  *    --invoke never runs the start function first.
- *  - Imports are satisfied only through the cli_host list (run_hosts), which is where the
- *    WASI host plugs in.
+ *  - Imports are satisfied only through the cli_host list: the WASI preview1 host (wasi.c),
+ *    whose state lives exactly as long as the store.
  */
 #include "cli.h"
 
@@ -25,6 +25,7 @@ typedef struct run_options {
     const char *path;   /* MODULE.wasm, or "-" for standard input */
     int nargs;          /* ARGS after the module */
     char **args;
+    cli_wasi_options wasi; /* --dir, --env, --tcplisten */
 } run_options;
 
 void cli_run_usage(FILE *out)
@@ -32,12 +33,22 @@ void cli_run_usage(FILE *out)
     fprintf(out,
             "usage: waft run [OPTIONS] MODULE.wasm [ARGS...]\n"
             "\n"
-            "Instantiates MODULE.wasm (\"-\" reads it from standard input) and calls its\n"
-            "\"_start\" export, or with --invoke the export NAME, passing ARGS converted to its\n"
-            "parameter types. Each result is printed on its own line: i32/i64 as signed\n"
-            "decimal, f32 with %%.9g, f64 with %%.17g, references as \"null\" or \"ref\".\n"
+            "Instantiates MODULE.wasm (\"-\" reads it from standard input) and runs it as a WASI\n"
+            "program: its \"_start\" export is called with ARGS as its arguments (after the\n"
+            "program name MODULE.wasm) and the standard streams of waft. With --invoke the\n"
+            "export NAME is called instead, with ARGS converted to its parameter types; each\n"
+            "result is printed on its own line: i32/i64 as signed decimal, f32 with %%.9g, f64\n"
+            "with %%.17g, references as \"null\" or \"ref\".\n"
             "\n"
             "Options:\n"
+            "  --dir HOST[::GUEST]    let the program use directory HOST, which it sees as\n"
+            "                         GUEST (default: the same name, e.g. --dir . or\n"
+            "                         --dir /srv/data::/data); it reaches nothing outside the\n"
+            "                         directories given; repeatable\n"
+            "  --env NAME=VALUE       set a variable of the program's environment (empty\n"
+            "                         otherwise); --env NAME passes waft's own value; repeatable\n"
+            "  --tcplisten HOST:PORT  listen on a TCP port and give the socket to the program\n"
+            "                         as the descriptor after the directories; repeatable\n"
             "  --invoke NAME          call the exported function NAME instead of _start\n"
             "  --fuel N               allow N instructions; when they run out the program\n"
             "                         stops with \"waft: trap: all fuel consumed\"\n"
@@ -52,15 +63,18 @@ void cli_run_usage(FILE *out)
             "  f32, f64               decimal or hex floats, inf, -inf, nan, nan:0xPAYLOAD\n"
             "  funcref, externref     null (externref also takes a non-zero number)\n"
             "\n"
-            "Imports: none can be satisfied yet (WASI support is not built yet).\n"
+            "Imports: every function of \"wasi_snapshot_preview1\" (WASI preview1); other\n"
+            "imports cannot be satisfied and make the run fail before it starts.\n"
             "\n"
             "Exit status:\n"
             "  0     success\n"
-            "  1     error: cannot read the file, malformed or invalid module, link error\n"
+            "  1     error: cannot read the file, malformed or invalid module, link error,\n"
+            "        a --dir that cannot be opened, a --tcplisten port that cannot be used\n"
             "  2     usage error (bad option, wrong number or form of ARGS)\n"
             "  134   the program trapped (a backtrace follows the message on stderr)\n"
             "        or ran out of fuel\n"
-            "  N     the exit code the program asked for (WASI proc_exit)\n",
+            "  N     the exit code the program asked for (WASI proc_exit; the system keeps its\n"
+            "        low 8 bits)\n",
             WAFT_DEFAULT_CALL_DEPTH, WAFT_DEFAULT_STACK_SLOTS);
 }
 
@@ -151,6 +165,9 @@ static int parse_options(int argc, char **argv, run_options *o)
             if (m < 0 || parse_count(value, 1, UINT32_MAX, &n) != 0)
                 return usage_error("--max-stack-slots needs a number from 1 to 4294967295");
             o->config.max_stack_slots = (uint32_t)n;
+        } else if ((m = cli_wasi_option(argc, argv, &i, &o->wasi)) != 0) {
+            if (m >= 0)
+                return m;
         } else {
             fprintf(stderr, "waft: run: unknown option '%s' (see 'waft run --help')\n", arg);
             return CLI_EXIT_USAGE;
@@ -254,16 +271,7 @@ static int check_entry(const char *path, const waft_module *module, const char *
 
 /* ==== Linking ==== */
 
-/* Host modules offered to the guest, in lookup order. There are none yet: the WASI
- * preview1 host will be the first entry, and cli_link needs no change for it. */
-static const cli_host *run_hosts(size_t *out_count)
-{
-    *out_count = 0;
-    return NULL;
-}
-
-static int report_missing_import(const char *path, const waft_module *module, uint32_t i,
-                                 size_t nhosts)
+static int report_missing_import(const char *path, const waft_module *module, uint32_t i)
 {
     waft_import_desc d;
 
@@ -272,8 +280,7 @@ static int report_missing_import(const char *path, const waft_module *module, ui
     cli_put_name(stderr, d.module, d.module_len);
     fputs("\" \"", stderr);
     cli_put_name(stderr, d.name, d.name_len);
-    fprintf(stderr, "\" cannot be satisfied (%s)\n",
-            nhosts == 0 ? "WASI support is not built yet" : "no host module provides it");
+    fputs("\" cannot be satisfied (only \"" WAFT_WASI_MODULE_NAME "\" is provided)\n", stderr);
     return CLI_EXIT_ERROR;
 }
 
@@ -339,8 +346,9 @@ static int run_module(const run_options *o)
 {
     const char *entry = o->invoke != NULL ? o->invoke : "_start";
     uint8_t *bytes = NULL;
-    size_t len = 0, nhosts;
-    const cli_host *hosts = run_hosts(&nhosts);
+    size_t len = 0;
+    cli_wasi wasi;
+    cli_host host;
     waft_engine *engine = NULL;
     waft_module *module = NULL;
     waft_store *store = NULL;
@@ -355,6 +363,7 @@ static int run_module(const run_options *o)
     int status = CLI_EXIT_ERROR;
 
     memset(&err, 0, sizeof err);
+    memset(&wasi, 0, sizeof wasi);
     if (read_file(o->path, &bytes, &len) != 0)
         goto done;
     r = waft_engine_new(&o->config, &engine);
@@ -375,9 +384,16 @@ static int run_module(const run_options *o)
         cli_report_error(NULL, r, NULL);
         goto done;
     }
-    r = cli_link(store, module, hosts, nhosts, &imports, &missing, &err);
+    /* with --invoke, ARGS are the function's: the program gets its name only */
+    status =
+        cli_wasi_new(store, &o->wasi, o->path, o->invoke != NULL ? 0 : o->nargs, o->args, &wasi);
+    if (status >= 0)
+        goto done;
+    status = CLI_EXIT_ERROR;
+    host = cli_wasi_host(wasi.wasi);
+    r = cli_link(store, module, &host, 1, &imports, &missing, &err);
     if (r == WAFT_ERR_NOT_FOUND) {
-        status = report_missing_import(o->path, module, missing, nhosts);
+        status = report_missing_import(o->path, module, missing);
         goto done;
     } else if (r != WAFT_OK) {
         cli_report_error(o->path, r, &err);
@@ -423,6 +439,7 @@ done:
     free(results);
     free(args);
     free(imports);
+    cli_wasi_free(&wasi);
     if (store != NULL)
         waft_store_free(store);
     if (module != NULL)
@@ -438,7 +455,8 @@ int cli_run_main(int argc, char **argv)
     run_options o;
     int status = parse_options(argc, argv, &o);
 
-    if (status >= 0)
-        return status;
-    return run_module(&o);
+    if (status < 0)
+        status = run_module(&o);
+    cli_wasi_options_free(&o.wasi);
+    return status;
 }

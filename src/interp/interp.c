@@ -66,6 +66,33 @@ static inline uint64_t bits_f64(double d)
     return b;
 }
 
+/* Results of float arithmetic. A NaN becomes the canonical one (positive, quiet, no
+ * payload), because hosts disagree on the NaN they make: x86 gives the NaN of an invalid
+ * operation (0/0, inf-inf, sqrt(-1)) the sign bit, Arm and s390x do not, and with two NaN
+ * operands they may keep different payloads. With one answer on every host, a run moved to
+ * another architecture goes on exactly as it would have where it started. The spec allows
+ * it: the canonical NaN is an arithmetic NaN. Moves, loads, stores, neg, abs, copysign and
+ * reinterpretations never come here: they keep every bit. */
+#define CANON_F32 0x7fc00000u
+#define CANON_F64 0x7ff8000000000000ull
+/* Stores an arithmetic result into *slot. The NaN test is a branch (almost never taken)
+ * rather than a select, so the result is stored without waiting for it: a select would put
+ * the test on every dependency chain of float code. */
+#define PUT_F32(slot, expr)                                                                        \
+    do {                                                                                           \
+        float r_ = (expr);                                                                         \
+        *(slot) = bits_f32(r_);                                                                    \
+        if (WAFT_UNLIKELY(r_ != r_))                                                               \
+            *(slot) = CANON_F32;                                                                   \
+    } while (0)
+#define PUT_F64(slot, expr)                                                                        \
+    do {                                                                                           \
+        double r_ = (expr);                                                                        \
+        *(slot) = bits_f64(r_);                                                                    \
+        if (WAFT_UNLIKELY(r_ != r_))                                                               \
+            *(slot) = CANON_F64;                                                                   \
+    } while (0)
+
 static inline uint32_t clz32(uint32_t x)
 {
 #if defined(__GNUC__)
@@ -347,6 +374,7 @@ static void interp_backtrace(waft_store *s, uint32_t base, bool fast)
         fi->name_len = len;
     }
     s->trap.nframes = n;
+    s->trap.total_frames = s->nframes - base;
     s->trap.frames = s->trap_frames;
 }
 

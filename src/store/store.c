@@ -99,6 +99,7 @@ void store_set_trap(waft_store *s, waft_trap_code code, const char *message)
              message ? message : waft_trap_str(code));
     s->trap.message = s->trap_message;
     s->trap.nframes = 0;
+    s->trap.total_frames = 0;
     s->trap.frames = s->trap_frames;
 }
 
@@ -194,12 +195,12 @@ static bool charge(waft_store *s, size_t delta)
     a->used += delta;
     return true;
 }
-#endif
 
 static bool use_mmap(const waft_store *s)
 {
-    return STORE_MMAP && s->engine->config.alloc == NULL;
+    return s->engine->config.alloc == NULL;
 }
+#endif
 
 /* Commits [m->size, bytes) (grows) with zeroed pages. */
 static bool mem_extend(waft_store *s, store_memory *m, uint64_t bytes)

@@ -193,8 +193,8 @@ uint32_t wasi_call_fd_seek(wasi_ctx *c, const uint64_t *args)
     uint32_t fd = wasi_arg32(args, 0);
     int64_t off = (int64_t)wasi_arg64(args, 1);
     uint32_t whence = wasi_arg32(args, 2), out_ptr = wasi_arg32(args, 3);
-    uint64_t rights = (off == 0 && whence == WASI_WHENCE_CUR) ? WASI_RIGHT_FD_TELL
-                                                                : WASI_RIGHT_FD_SEEK;
+    uint64_t rights =
+        (off == 0 && whence == WASI_WHENCE_CUR) ? WASI_RIGHT_FD_TELL : WASI_RIGHT_FD_SEEK;
     uint64_t pos = 0;
     uint16_t err;
     wasi_fd *f = wasi_fd_get(w, fd, rights, &err);

@@ -185,8 +185,7 @@ static uint8_t filetype_of(int fd, mode_t mode)
     case S_IFSOCK: {
         int type = 0;
         socklen_t len = sizeof type;
-        if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-            type == SOCK_DGRAM)
+        if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM)
             return WASI_FILETYPE_SOCKET_DGRAM;
         return WASI_FILETYPE_SOCKET_STREAM;
     }
@@ -335,8 +334,7 @@ static uint16_t h_writev(void *ud, int fd, const wasi_iov *iov, size_t n, size_t
     return 0;
 }
 
-static uint16_t h_preadv(void *ud, int fd, const wasi_iov *iov, size_t n, uint64_t off,
-                         size_t *out)
+static uint16_t h_preadv(void *ud, int fd, const wasi_iov *iov, size_t n, uint64_t off, size_t *out)
 {
     struct iovec v[WASI_IOV_MAX];
     ssize_t got;
@@ -866,8 +864,7 @@ static uint16_t h_shutdown(void *ud, int fd, int how)
 
 /* ==== Waiting, time, randomness ==== */
 
-static uint16_t h_poll(void *ud, wasi_host_pollfd *fds, size_t n, int timeout_ms,
-                       size_t *out_ready)
+static uint16_t h_poll(void *ud, wasi_host_pollfd *fds, size_t n, int timeout_ms, size_t *out_ready)
 {
     struct pollfd small[16];
     struct pollfd *p = small;

@@ -34,8 +34,7 @@ _Static_assert(sizeof funcs / sizeof funcs[0] == WASI_NFUNCS, "WASI_NFUNCS is ou
 
 /* ==== The trampoline ==== */
 
-static waft_result trampoline(waft_call *call, const uint64_t *args, uint64_t *results,
-                              void *env)
+static waft_result trampoline(waft_call *call, const uint64_t *args, uint64_t *results, void *env)
 {
     const wasi_binding *b = env;
     const func_desc *d = &funcs[b->index];
@@ -105,11 +104,11 @@ static void type_text(const waft_functype *t, char *buf, size_t cap)
         at += (size_t)snprintf(buf + at, cap - at, ")");
     if (at < cap)
         snprintf(buf + at, cap - at, " -> %s",
-                 t->nresults == 0                 ? "()"
-                 : t->nresults > 1                ? "(several)"
-                 : t->results[0] == WAFT_I32      ? "i32"
-                 : t->results[0] == WAFT_I64      ? "i64"
-                                                  : "other");
+                 t->nresults == 0            ? "()"
+                 : t->nresults > 1           ? "(several)"
+                 : t->results[0] == WAFT_I32 ? "i32"
+                 : t->results[0] == WAFT_I64 ? "i64"
+                                             : "other");
 }
 
 static void link_error(waft_error *err, const waft_import_desc *d, const char *why)
@@ -138,8 +137,8 @@ static int is_wasi_module(const waft_import_desc *d)
     return d->module_len == n && memcmp(d->module, WAFT_WASI_MODULE_NAME, n) == 0;
 }
 
-waft_result waft_wasi_import(waft_wasi *w, const waft_module *module, uint32_t i,
-                             waft_extern *out, waft_error *out_err)
+waft_result waft_wasi_import(waft_wasi *w, const waft_module *module, uint32_t i, waft_extern *out,
+                             waft_error *out_err)
 {
     waft_import_desc d;
     waft_functype want, got;

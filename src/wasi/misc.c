@@ -15,8 +15,8 @@
 /* ==== Arguments and environment ==== */
 
 /* Writes `n` strings as a pointer array at `ptrs` and their bytes at `buf`. */
-static uint32_t put_strings(wasi_ctx *c, char *const *v, uint32_t n, uint32_t size,
-                            uint32_t ptrs, uint32_t buf)
+static uint32_t put_strings(wasi_ctx *c, char *const *v, uint32_t n, uint32_t size, uint32_t ptrs,
+                            uint32_t buf)
 {
     uint32_t at = buf;
 
@@ -122,8 +122,8 @@ uint32_t wasi_call_random_get(wasi_ctx *c, const uint64_t *args)
 #define SUB_SIZE   48u
 #define EVENT_SIZE 32u
 
-static void put_event(uint8_t *p, uint64_t userdata, uint16_t error, uint8_t type,
-                      uint64_t nbytes, uint16_t flags)
+static void put_event(uint8_t *p, uint64_t userdata, uint16_t error, uint8_t type, uint64_t nbytes,
+                      uint16_t flags)
 {
     memset(p, 0, EVENT_SIZE);
     wasi_st64(p, userdata);
@@ -174,8 +174,8 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
             uint16_t flags = wasi_ld16(s + 40);
             uint16_t err = wasi_clock_now(w, id, &now);
             if (err != 0) {
-                put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, userdata, err, tag,
-                          0, 0);
+                put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, userdata, err, tag, 0,
+                          0);
                 continue;
             }
             if (flags & WASI_SUBCLOCK_ABSTIME)
@@ -186,8 +186,8 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
             uint16_t err;
             wasi_fd *f = wasi_fd_get(w, wasi_ld32(s + 16), WASI_RIGHT_POLL_FD_READWRITE, &err);
             if (f == NULL) {
-                put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, userdata, err, tag,
-                          0, 0);
+                put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, userdata, err, tag, 0,
+                          0);
                 continue;
             }
             pfd[npfd].fd = f->host;
@@ -196,8 +196,8 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
             pfd_sub[npfd] = i;
             npfd++;
         } else {
-            put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, userdata, WASI_EINVAL,
-                      tag, 0, 0);
+            put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, userdata, WASI_EINVAL, tag,
+                      0, 0);
         }
     }
 

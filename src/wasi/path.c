@@ -18,7 +18,7 @@
 
 /* One guest path argument resolved beneath one directory descriptor. */
 typedef struct path_arg {
-    wasi_fd *dir;        /* directory entry the path is relative to */
+    wasi_fd *dir; /* directory entry the path is relative to */
     char text[WASI_PATH_MAX + 1];
     wasi_resolved where; /* after resolve */
     bool resolved;
@@ -114,8 +114,8 @@ uint32_t wasi_call_path_open(wasi_ctx *c, const uint64_t *args)
         return err;
     if (!wasi_mem_ok(c, out_ptr, 4))
         return WASI_EFAULT;
-    if (oflags & ~(uint32_t)(WASI_OFLAG_CREAT | WASI_OFLAG_DIRECTORY | WASI_OFLAG_EXCL |
-                             WASI_OFLAG_TRUNC))
+    if (oflags &
+        ~(uint32_t)(WASI_OFLAG_CREAT | WASI_OFLAG_DIRECTORY | WASI_OFLAG_EXCL | WASI_OFLAG_TRUNC))
         return WASI_EINVAL;
     if (fdflags & ~(uint32_t)(WASI_FDFLAG_APPEND | WASI_FDFLAG_DSYNC | WASI_FDFLAG_NONBLOCK |
                               WASI_FDFLAG_RSYNC | WASI_FDFLAG_SYNC))
@@ -172,8 +172,7 @@ uint32_t wasi_call_path_open(wasi_ctx *c, const uint64_t *args)
         err = wasi_sandbox_open(w, dir->host, a.text, flags, &host);
         if (err == 0)
             err = w->host->fstat(w->host_ud, host, &st);
-        if (err == 0 && (oflags & WASI_OFLAG_DIRECTORY) &&
-            st.filetype != WASI_FILETYPE_DIRECTORY)
+        if (err == 0 && (oflags & WASI_OFLAG_DIRECTORY) && st.filetype != WASI_FILETYPE_DIRECTORY)
             err = WASI_ENOTDIR;
         if (err != 0) {
             if (host >= 0)
@@ -270,8 +269,8 @@ uint32_t wasi_call_path_rename(wasi_ctx *c, const uint64_t *args)
     err = path_get(c, wasi_arg32(args, 0), WASI_RIGHT_PATH_RENAME_SOURCE, wasi_arg32(args, 1),
                    wasi_arg32(args, 2), &from);
     if (err == 0)
-        err = path_get(c, wasi_arg32(args, 3), WASI_RIGHT_PATH_RENAME_TARGET,
-                       wasi_arg32(args, 4), wasi_arg32(args, 5), &to);
+        err = path_get(c, wasi_arg32(args, 3), WASI_RIGHT_PATH_RENAME_TARGET, wasi_arg32(args, 4),
+                       wasi_arg32(args, 5), &to);
     if (err == 0)
         err = path_resolve(c, &from, false);
     if (err == 0)
@@ -354,8 +353,8 @@ uint32_t wasi_call_path_readlink(wasi_ctx *c, const uint64_t *args)
     uint32_t out_ptr = wasi_arg32(args, 5);
     size_t n = 0;
     path_arg a;
-    uint16_t err = path_get(c, wasi_arg32(args, 0), WASI_RIGHT_PATH_READLINK,
-                            wasi_arg32(args, 1), wasi_arg32(args, 2), &a);
+    uint16_t err = path_get(c, wasi_arg32(args, 0), WASI_RIGHT_PATH_READLINK, wasi_arg32(args, 1),
+                            wasi_arg32(args, 2), &a);
 
     if (err == 0 && (!wasi_mem_ok(c, buf, buf_len) || !wasi_mem_ok(c, out_ptr, 4)))
         err = WASI_EFAULT;
@@ -413,8 +412,8 @@ uint32_t wasi_call_path_filestat_set_times(wasi_ctx *c, const uint64_t *args)
     if (err == 0 && (flags & ~(uint32_t)WASI_LOOKUP_SYMLINK_FOLLOW))
         err = WASI_EINVAL;
     if (err == 0)
-        err = wasi_times_from_flags(wasi_arg64(args, 4), wasi_arg64(args, 5),
-                                    wasi_arg32(args, 6), &t);
+        err = wasi_times_from_flags(wasi_arg64(args, 4), wasi_arg64(args, 5), wasi_arg32(args, 6),
+                                    &t);
     if (err == 0)
         err = path_resolve(c, &a, (flags & WASI_LOOKUP_SYMLINK_FOLLOW) != 0);
     if (err == 0)

@@ -110,9 +110,9 @@ static uint16_t rewalk(waft_wasi *w, int base, const char *canon, int *cur, bool
         uint16_t err;
         memcpy(name, p, n);
         name[n] = '\0';
-        err = w->host->openat(w->host_ud, *cur, name,
-                              WASI_HOST_O_SEARCH | WASI_HOST_O_DIRECTORY | WASI_HOST_O_NOFOLLOW,
-                              &fd);
+        err =
+            w->host->openat(w->host_ud, *cur, name,
+                            WASI_HOST_O_SEARCH | WASI_HOST_O_DIRECTORY | WASI_HOST_O_NOFOLLOW, &fd);
         if (err != 0) {
             drop(w, cur, owned);
             return err;
@@ -125,8 +125,8 @@ static uint16_t rewalk(waft_wasi *w, int base, const char *canon, int *cur, bool
     return 0;
 }
 
-static uint16_t walk_path(waft_wasi *w, int base, const char *path, bool follow,
-                          wasi_resolved *out, walk *wk)
+static uint16_t walk_path(waft_wasi *w, int base, const char *path, bool follow, wasi_resolved *out,
+                          walk *wk)
 {
     int cur = base;
     bool owned = false;
@@ -209,8 +209,7 @@ static uint16_t walk_path(waft_wasi *w, int base, const char *path, bool follow,
         {
             int fd;
             err = w->host->openat(w->host_ud, cur, name,
-                                  WASI_HOST_O_SEARCH | WASI_HOST_O_DIRECTORY |
-                                      WASI_HOST_O_NOFOLLOW,
+                                  WASI_HOST_O_SEARCH | WASI_HOST_O_DIRECTORY | WASI_HOST_O_NOFOLLOW,
                                   &fd);
             if (err == WASI_ELOOP || err == WASI_ENOTDIR || err == WASI_EMLINK) {
                 uint16_t link_err = 0;
@@ -336,8 +335,7 @@ void wasi_sandbox_release(waft_wasi *w, wasi_resolved *r)
     r->dir_owned = false;
 }
 
-uint16_t wasi_sandbox_open(waft_wasi *w, int base, const char *path, uint32_t flags,
-                           int *out_fd)
+uint16_t wasi_sandbox_open(waft_wasi *w, int base, const char *path, uint32_t flags, int *out_fd)
 {
     uint16_t err;
 

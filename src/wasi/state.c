@@ -26,14 +26,40 @@ static char *dup_string(const char *s)
     return p;
 }
 
-static void set_error(waft_error *err, waft_result code, const char *what, const char *detail)
+/* Fills *err (if any); `fmt` takes up to two strings. */
+static void set_error(waft_error *err, waft_result code, const char *fmt, const char *a,
+                      const char *b)
 {
     if (err == NULL)
         return;
     err->code = code;
     err->offset = -1;
     err->func = -1;
-    snprintf(err->message, sizeof err->message, what, detail);
+    snprintf(err->message, sizeof err->message, fmt, a, b);
+}
+
+/* Words for the errors a configured directory or descriptor can meet. */
+static const char *errno_text(uint16_t e)
+{
+    switch (e) {
+    case WASI_ENOENT:
+        return "no such file or directory";
+    case WASI_ENOTDIR:
+        return "not a directory";
+    case WASI_EACCES:
+        return "permission denied";
+    case WASI_ELOOP:
+        return "too many levels of symbolic links";
+    case WASI_EMFILE:
+    case WASI_ENFILE:
+        return "too many open files";
+    case WASI_ENOMEM:
+        return "out of memory";
+    case WASI_EBADF:
+        return "bad file descriptor";
+    default:
+        return "system error";
+    }
 }
 
 /* ==== Descriptor table ==== */
@@ -183,6 +209,8 @@ void wasi_fd_paths_moved(waft_wasi *w, uint32_t origin, const char *path, uint32
 {
     size_t n = strlen(path);
 
+    if (n == 0)
+        return; /* the preopen itself is never removed or renamed by the guest */
     for (uint32_t i = 0; i < w->nfds; i++) {
         wasi_fd *f = &w->fds[i];
         if ((f->kind != WASI_KIND_FILE && f->kind != WASI_KIND_DIR) || f->origin != origin ||
@@ -309,10 +337,10 @@ static int strings_ok(const char *const *v, uint32_t n)
     return 1;
 }
 
-static waft_result config_error(waft_error *err, waft_result code, const char *msg,
-                                const char *detail)
+static waft_result config_error(waft_error *err, waft_result code, const char *msg, const char *a,
+                                const char *b)
 {
-    set_error(err, code, msg, detail);
+    set_error(err, code, msg, a, b);
     return code;
 }
 
@@ -338,24 +366,24 @@ waft_result waft_wasi_new(waft_store *store, const waft_wasi_config *config, waf
         return WAFT_ERR_INVALID_ARG;
     *out_wasi = NULL;
     if (store == NULL || config == NULL)
-        return config_error(out_err, WAFT_ERR_INVALID_ARG, "%s", "no store or configuration");
+        return config_error(out_err, WAFT_ERR_INVALID_ARG, "%s", "no store or configuration", NULL);
     if (!strings_ok(config->argv, config->argc) || !strings_ok(config->envp, config->envc))
-        return config_error(out_err, WAFT_ERR_INVALID_ARG, "%s", "NULL argument or variable");
+        return config_error(out_err, WAFT_ERR_INVALID_ARG, "%s", "NULL argument or variable", NULL);
     if (config->npreopens > 0 && config->preopens == NULL)
-        return config_error(out_err, WAFT_ERR_INVALID_ARG, "%s", "NULL preopen list");
+        return config_error(out_err, WAFT_ERR_INVALID_ARG, "%s", "NULL preopen list", NULL);
     for (uint32_t i = 0; i < config->npreopens; i++) {
         const waft_wasi_preopen *p = &config->preopens[i];
         if (p->host_path == NULL || p->guest_path == NULL || p->host_path[0] == '\0' ||
             p->guest_path[0] == '\0')
             return config_error(out_err, WAFT_ERR_INVALID_ARG, "%s",
-                                "a preopen needs a host path and a guest name");
+                                "a preopen needs a host path and a guest name", NULL);
     }
     if (config->nsockets > 0 && config->sockets == NULL)
-        return config_error(out_err, WAFT_ERR_INVALID_ARG, "%s", "NULL socket list");
+        return config_error(out_err, WAFT_ERR_INVALID_ARG, "%s", "NULL socket list", NULL);
 
     w = calloc(1, sizeof *w);
     if (w == NULL)
-        return config_error(out_err, WAFT_ERR_NOMEM, "%s", "out of memory");
+        return config_error(out_err, WAFT_ERR_NOMEM, "%s", "out of memory", NULL);
     w->store = store;
     w->flags = config->flags;
     w->host = &wasi_posix_host;
@@ -386,8 +414,11 @@ waft_result waft_wasi_new(waft_store *store, const waft_wasi_config *config, waf
             continue;
         e = w->host->dup(w->host_ud, stdio_cfg[i], &f->host);
         if (e != 0) {
-            r = config_error(out_err, WAFT_ERR_IO, "cannot use standard stream %s",
-                             i == 0 ? "0" : i == 1 ? "1" : "2");
+            r = config_error(out_err, WAFT_ERR_IO, "cannot use standard stream %s: %s",
+                             i == 0   ? "0"
+                             : i == 1 ? "1"
+                                      : "2",
+                             errno_text(e));
             goto fail;
         }
         w->stdio[i] = stdio_cfg[i];
@@ -396,8 +427,8 @@ waft_result waft_wasi_new(waft_store *store, const waft_wasi_config *config, waf
         f->filetype = WASI_FILETYPE_UNKNOWN;
         if (w->host->fstat(w->host_ud, f->host, &st) == 0)
             f->filetype = st.filetype;
-        f->rights_base = f->filetype == WASI_FILETYPE_REGULAR_FILE ? WASI_RIGHTS_FILE
-                                                                    : WASI_RIGHTS_STREAM;
+        f->rights_base =
+            f->filetype == WASI_FILETYPE_REGULAR_FILE ? WASI_RIGHTS_FILE : WASI_RIGHTS_STREAM;
         f->rights_inheriting = 0;
     }
 
@@ -421,7 +452,8 @@ waft_result waft_wasi_new(waft_store *store, const waft_wasi_config *config, waf
         e = open_preopen(w, p->host_path, &f->host);
         if (e != 0) {
             f->host = -1;
-            r = config_error(out_err, WAFT_ERR_IO, "cannot open directory '%s'", p->host_path);
+            r = config_error(out_err, WAFT_ERR_IO, "cannot open directory '%s': %s", p->host_path,
+                             errno_text(e));
             goto fail;
         }
         f->kind = WASI_KIND_PREOPEN;
@@ -445,7 +477,8 @@ waft_result waft_wasi_new(waft_store *store, const waft_wasi_config *config, waf
         e = w->host->dup(w->host_ud, config->sockets[i], &f->host);
         if (e != 0) {
             f->host = -1;
-            r = config_error(out_err, WAFT_ERR_IO, "%s", "cannot use a configured socket");
+            r = config_error(out_err, WAFT_ERR_IO, "cannot use a configured socket: %s",
+                             errno_text(e), NULL);
             goto fail;
         }
         f->kind = WASI_KIND_SOCKET;
@@ -462,7 +495,7 @@ waft_result waft_wasi_new(waft_store *store, const waft_wasi_config *config, waf
     return WAFT_OK;
 
 nomem:
-    r = config_error(out_err, WAFT_ERR_NOMEM, "%s", "out of memory");
+    r = config_error(out_err, WAFT_ERR_NOMEM, "%s", "out of memory", NULL);
 fail:
     waft_wasi_free(w);
     return r;
@@ -523,6 +556,14 @@ uint16_t wasi_fd_inspect(waft_wasi *w, uint32_t fd, wasi_fd_state *out)
             out->has_offset = 1;
     }
     return 0;
+}
+
+void wasi_fd_reset(waft_wasi *w)
+{
+    for (uint32_t i = 0; i < w->nfds; i++)
+        if (w->fds[i].kind != WASI_KIND_FREE)
+            wasi_fd_release(w, i);
+    w->nfds = 0;
 }
 
 uint16_t wasi_fd_restore(waft_wasi *w, uint32_t fd, const wasi_fd *rec, uint64_t offset)
@@ -591,8 +632,7 @@ uint16_t wasi_fd_restore(waft_wasi *w, uint32_t fd, const wasi_fd *rec, uint64_t
         err = w->host->fstat(w->host_ud, host, &st);
         if (err == 0 && (st.filetype == WASI_FILETYPE_DIRECTORY) != (rec->kind == WASI_KIND_DIR))
             err = WASI_EINVAL; /* not the same kind of object any more */
-        if (err == 0 && rec->kind == WASI_KIND_FILE &&
-            st.filetype == WASI_FILETYPE_REGULAR_FILE) {
+        if (err == 0 && rec->kind == WASI_KIND_FILE && st.filetype == WASI_FILETYPE_REGULAR_FILE) {
             uint64_t at;
             if (st.size < offset)
                 err = WASI_EINVAL; /* shorter than where the guest stood */

@@ -34,93 +34,151 @@
 
 /* ==== Limits ==== */
 
-#define WASI_PATH_MAX    4096u       /* bytes of a guest path (ENAMETOOLONG beyond) */
-#define WASI_NAME_MAX    255u        /* bytes of one path component */
-#define WASI_SYMLOOP_MAX 40u         /* symbolic links expanded while resolving one path */
-#define WASI_IOV_MAX     1024u       /* iovecs used per call; later ones are not transferred */
-#define WASI_IO_MAX      0x7ffff000u /* bytes transferred per call (Linux's own cap) */
-#define WASI_FD_MAX      65536u      /* guest descriptors (EMFILE beyond) */
-#define WASI_WAIT_SLICE_MS 20        /* a blocking wait checks for interrupts this often */
+#define WASI_PATH_MAX      4096u       /* bytes of a guest path (ENAMETOOLONG beyond) */
+#define WASI_NAME_MAX      255u        /* bytes of one path component */
+#define WASI_SYMLOOP_MAX   40u         /* symbolic links expanded while resolving one path */
+#define WASI_IOV_MAX       1024u       /* iovecs used per call; later ones are not transferred */
+#define WASI_IO_MAX        0x7ffff000u /* bytes transferred per call (Linux's own cap) */
+#define WASI_FD_MAX        65536u      /* guest descriptors (EMFILE beyond) */
+#define WASI_WAIT_SLICE_MS 20          /* a blocking wait checks for interrupts this often */
 
 /* ==== Preview1 constants (wire values) ==== */
 
 enum {
-    WASI_ESUCCESS = 0, WASI_E2BIG = 1, WASI_EACCES = 2, WASI_EADDRINUSE = 3,
-    WASI_EADDRNOTAVAIL = 4, WASI_EAFNOSUPPORT = 5, WASI_EAGAIN = 6, WASI_EALREADY = 7,
-    WASI_EBADF = 8, WASI_EBADMSG = 9, WASI_EBUSY = 10, WASI_ECANCELED = 11, WASI_ECHILD = 12,
-    WASI_ECONNABORTED = 13, WASI_ECONNREFUSED = 14, WASI_ECONNRESET = 15, WASI_EDEADLK = 16,
-    WASI_EDESTADDRREQ = 17, WASI_EDOM = 18, WASI_EDQUOT = 19, WASI_EEXIST = 20,
-    WASI_EFAULT = 21, WASI_EFBIG = 22, WASI_EHOSTUNREACH = 23, WASI_EIDRM = 24,
-    WASI_EILSEQ = 25, WASI_EINPROGRESS = 26, WASI_EINTR = 27, WASI_EINVAL = 28, WASI_EIO = 29,
-    WASI_EISCONN = 30, WASI_EISDIR = 31, WASI_ELOOP = 32, WASI_EMFILE = 33, WASI_EMLINK = 34,
-    WASI_EMSGSIZE = 35, WASI_EMULTIHOP = 36, WASI_ENAMETOOLONG = 37, WASI_ENETDOWN = 38,
-    WASI_ENETRESET = 39, WASI_ENETUNREACH = 40, WASI_ENFILE = 41, WASI_ENOBUFS = 42,
-    WASI_ENODEV = 43, WASI_ENOENT = 44, WASI_ENOEXEC = 45, WASI_ENOLCK = 46,
-    WASI_ENOLINK = 47, WASI_ENOMEM = 48, WASI_ENOMSG = 49, WASI_ENOPROTOOPT = 50,
-    WASI_ENOSPC = 51, WASI_ENOSYS = 52, WASI_ENOTCONN = 53, WASI_ENOTDIR = 54,
-    WASI_ENOTEMPTY = 55, WASI_ENOTRECOVERABLE = 56, WASI_ENOTSOCK = 57, WASI_ENOTSUP = 58,
-    WASI_ENOTTY = 59, WASI_ENXIO = 60, WASI_EOVERFLOW = 61, WASI_EOWNERDEAD = 62,
-    WASI_EPERM = 63, WASI_EPIPE = 64, WASI_EPROTO = 65, WASI_EPROTONOSUPPORT = 66,
-    WASI_EPROTOTYPE = 67, WASI_ERANGE = 68, WASI_EROFS = 69, WASI_ESPIPE = 70,
-    WASI_ESRCH = 71, WASI_ESTALE = 72, WASI_ETIMEDOUT = 73, WASI_ETXTBSY = 74,
-    WASI_EXDEV = 75, WASI_ENOTCAPABLE = 76
+    WASI_ESUCCESS = 0,
+    WASI_E2BIG = 1,
+    WASI_EACCES = 2,
+    WASI_EADDRINUSE = 3,
+    WASI_EADDRNOTAVAIL = 4,
+    WASI_EAFNOSUPPORT = 5,
+    WASI_EAGAIN = 6,
+    WASI_EALREADY = 7,
+    WASI_EBADF = 8,
+    WASI_EBADMSG = 9,
+    WASI_EBUSY = 10,
+    WASI_ECANCELED = 11,
+    WASI_ECHILD = 12,
+    WASI_ECONNABORTED = 13,
+    WASI_ECONNREFUSED = 14,
+    WASI_ECONNRESET = 15,
+    WASI_EDEADLK = 16,
+    WASI_EDESTADDRREQ = 17,
+    WASI_EDOM = 18,
+    WASI_EDQUOT = 19,
+    WASI_EEXIST = 20,
+    WASI_EFAULT = 21,
+    WASI_EFBIG = 22,
+    WASI_EHOSTUNREACH = 23,
+    WASI_EIDRM = 24,
+    WASI_EILSEQ = 25,
+    WASI_EINPROGRESS = 26,
+    WASI_EINTR = 27,
+    WASI_EINVAL = 28,
+    WASI_EIO = 29,
+    WASI_EISCONN = 30,
+    WASI_EISDIR = 31,
+    WASI_ELOOP = 32,
+    WASI_EMFILE = 33,
+    WASI_EMLINK = 34,
+    WASI_EMSGSIZE = 35,
+    WASI_EMULTIHOP = 36,
+    WASI_ENAMETOOLONG = 37,
+    WASI_ENETDOWN = 38,
+    WASI_ENETRESET = 39,
+    WASI_ENETUNREACH = 40,
+    WASI_ENFILE = 41,
+    WASI_ENOBUFS = 42,
+    WASI_ENODEV = 43,
+    WASI_ENOENT = 44,
+    WASI_ENOEXEC = 45,
+    WASI_ENOLCK = 46,
+    WASI_ENOLINK = 47,
+    WASI_ENOMEM = 48,
+    WASI_ENOMSG = 49,
+    WASI_ENOPROTOOPT = 50,
+    WASI_ENOSPC = 51,
+    WASI_ENOSYS = 52,
+    WASI_ENOTCONN = 53,
+    WASI_ENOTDIR = 54,
+    WASI_ENOTEMPTY = 55,
+    WASI_ENOTRECOVERABLE = 56,
+    WASI_ENOTSOCK = 57,
+    WASI_ENOTSUP = 58,
+    WASI_ENOTTY = 59,
+    WASI_ENXIO = 60,
+    WASI_EOVERFLOW = 61,
+    WASI_EOWNERDEAD = 62,
+    WASI_EPERM = 63,
+    WASI_EPIPE = 64,
+    WASI_EPROTO = 65,
+    WASI_EPROTONOSUPPORT = 66,
+    WASI_EPROTOTYPE = 67,
+    WASI_ERANGE = 68,
+    WASI_EROFS = 69,
+    WASI_ESPIPE = 70,
+    WASI_ESRCH = 71,
+    WASI_ESTALE = 72,
+    WASI_ETIMEDOUT = 73,
+    WASI_ETXTBSY = 74,
+    WASI_EXDEV = 75,
+    WASI_ENOTCAPABLE = 76
 };
 
 /* Rights (bit numbers of the 64-bit rights masks). */
-#define WASI_RIGHT(n)                        ((uint64_t)1 << (n))
-#define WASI_RIGHT_FD_DATASYNC               WASI_RIGHT(0)
-#define WASI_RIGHT_FD_READ                   WASI_RIGHT(1)
-#define WASI_RIGHT_FD_SEEK                   WASI_RIGHT(2)
-#define WASI_RIGHT_FD_FDSTAT_SET_FLAGS       WASI_RIGHT(3)
-#define WASI_RIGHT_FD_SYNC                   WASI_RIGHT(4)
-#define WASI_RIGHT_FD_TELL                   WASI_RIGHT(5)
-#define WASI_RIGHT_FD_WRITE                  WASI_RIGHT(6)
-#define WASI_RIGHT_FD_ADVISE                 WASI_RIGHT(7)
-#define WASI_RIGHT_FD_ALLOCATE               WASI_RIGHT(8)
-#define WASI_RIGHT_PATH_CREATE_DIRECTORY     WASI_RIGHT(9)
-#define WASI_RIGHT_PATH_CREATE_FILE          WASI_RIGHT(10)
-#define WASI_RIGHT_PATH_LINK_SOURCE          WASI_RIGHT(11)
-#define WASI_RIGHT_PATH_LINK_TARGET          WASI_RIGHT(12)
-#define WASI_RIGHT_PATH_OPEN                 WASI_RIGHT(13)
-#define WASI_RIGHT_FD_READDIR                WASI_RIGHT(14)
-#define WASI_RIGHT_PATH_READLINK             WASI_RIGHT(15)
-#define WASI_RIGHT_PATH_RENAME_SOURCE        WASI_RIGHT(16)
-#define WASI_RIGHT_PATH_RENAME_TARGET        WASI_RIGHT(17)
-#define WASI_RIGHT_PATH_FILESTAT_GET         WASI_RIGHT(18)
-#define WASI_RIGHT_PATH_FILESTAT_SET_SIZE    WASI_RIGHT(19)
-#define WASI_RIGHT_PATH_FILESTAT_SET_TIMES   WASI_RIGHT(20)
-#define WASI_RIGHT_FD_FILESTAT_GET           WASI_RIGHT(21)
-#define WASI_RIGHT_FD_FILESTAT_SET_SIZE      WASI_RIGHT(22)
-#define WASI_RIGHT_FD_FILESTAT_SET_TIMES     WASI_RIGHT(23)
-#define WASI_RIGHT_PATH_SYMLINK              WASI_RIGHT(24)
-#define WASI_RIGHT_PATH_REMOVE_DIRECTORY     WASI_RIGHT(25)
-#define WASI_RIGHT_PATH_UNLINK_FILE          WASI_RIGHT(26)
-#define WASI_RIGHT_POLL_FD_READWRITE         WASI_RIGHT(27)
-#define WASI_RIGHT_SOCK_SHUTDOWN             WASI_RIGHT(28)
-#define WASI_RIGHT_SOCK_ACCEPT               WASI_RIGHT(29)
-#define WASI_RIGHTS_ALL                      (WASI_RIGHT(30) - 1)
+#define WASI_RIGHT(n)                      ((uint64_t)1 << (n))
+#define WASI_RIGHT_FD_DATASYNC             WASI_RIGHT(0)
+#define WASI_RIGHT_FD_READ                 WASI_RIGHT(1)
+#define WASI_RIGHT_FD_SEEK                 WASI_RIGHT(2)
+#define WASI_RIGHT_FD_FDSTAT_SET_FLAGS     WASI_RIGHT(3)
+#define WASI_RIGHT_FD_SYNC                 WASI_RIGHT(4)
+#define WASI_RIGHT_FD_TELL                 WASI_RIGHT(5)
+#define WASI_RIGHT_FD_WRITE                WASI_RIGHT(6)
+#define WASI_RIGHT_FD_ADVISE               WASI_RIGHT(7)
+#define WASI_RIGHT_FD_ALLOCATE             WASI_RIGHT(8)
+#define WASI_RIGHT_PATH_CREATE_DIRECTORY   WASI_RIGHT(9)
+#define WASI_RIGHT_PATH_CREATE_FILE        WASI_RIGHT(10)
+#define WASI_RIGHT_PATH_LINK_SOURCE        WASI_RIGHT(11)
+#define WASI_RIGHT_PATH_LINK_TARGET        WASI_RIGHT(12)
+#define WASI_RIGHT_PATH_OPEN               WASI_RIGHT(13)
+#define WASI_RIGHT_FD_READDIR              WASI_RIGHT(14)
+#define WASI_RIGHT_PATH_READLINK           WASI_RIGHT(15)
+#define WASI_RIGHT_PATH_RENAME_SOURCE      WASI_RIGHT(16)
+#define WASI_RIGHT_PATH_RENAME_TARGET      WASI_RIGHT(17)
+#define WASI_RIGHT_PATH_FILESTAT_GET       WASI_RIGHT(18)
+#define WASI_RIGHT_PATH_FILESTAT_SET_SIZE  WASI_RIGHT(19)
+#define WASI_RIGHT_PATH_FILESTAT_SET_TIMES WASI_RIGHT(20)
+#define WASI_RIGHT_FD_FILESTAT_GET         WASI_RIGHT(21)
+#define WASI_RIGHT_FD_FILESTAT_SET_SIZE    WASI_RIGHT(22)
+#define WASI_RIGHT_FD_FILESTAT_SET_TIMES   WASI_RIGHT(23)
+#define WASI_RIGHT_PATH_SYMLINK            WASI_RIGHT(24)
+#define WASI_RIGHT_PATH_REMOVE_DIRECTORY   WASI_RIGHT(25)
+#define WASI_RIGHT_PATH_UNLINK_FILE        WASI_RIGHT(26)
+#define WASI_RIGHT_POLL_FD_READWRITE       WASI_RIGHT(27)
+#define WASI_RIGHT_SOCK_SHUTDOWN           WASI_RIGHT(28)
+#define WASI_RIGHT_SOCK_ACCEPT             WASI_RIGHT(29)
+#define WASI_RIGHTS_ALL                    (WASI_RIGHT(30) - 1)
 
 /* Rights that make sense on a regular file, on a directory, and on a stream (terminal,
  * pipe, socket); a descriptor never holds rights outside its kind's set. */
-#define WASI_RIGHTS_FILE                                                                           \
-    (WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_FD_READ | WASI_RIGHT_FD_SEEK |                            \
-     WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_SYNC | WASI_RIGHT_FD_TELL |                    \
-     WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_ADVISE | WASI_RIGHT_FD_ALLOCATE |                         \
-     WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_FD_FILESTAT_SET_SIZE |                                \
+#define WASI_RIGHTS_FILE                                                        \
+    (WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_FD_READ | WASI_RIGHT_FD_SEEK |         \
+     WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_SYNC | WASI_RIGHT_FD_TELL | \
+     WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_ADVISE | WASI_RIGHT_FD_ALLOCATE |      \
+     WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_FD_FILESTAT_SET_SIZE |             \
      WASI_RIGHT_FD_FILESTAT_SET_TIMES | WASI_RIGHT_POLL_FD_READWRITE)
-#define WASI_RIGHTS_DIR                                                                            \
-    (WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_SYNC | WASI_RIGHT_FD_DATASYNC |                \
-     WASI_RIGHT_PATH_CREATE_DIRECTORY | WASI_RIGHT_PATH_CREATE_FILE |                              \
-     WASI_RIGHT_PATH_LINK_SOURCE | WASI_RIGHT_PATH_LINK_TARGET | WASI_RIGHT_PATH_OPEN |            \
-     WASI_RIGHT_FD_READDIR | WASI_RIGHT_PATH_READLINK | WASI_RIGHT_PATH_RENAME_SOURCE |            \
-     WASI_RIGHT_PATH_RENAME_TARGET | WASI_RIGHT_PATH_FILESTAT_GET |                                \
-     WASI_RIGHT_PATH_FILESTAT_SET_SIZE | WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                      \
-     WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_FD_FILESTAT_SET_TIMES | WASI_RIGHT_PATH_SYMLINK |     \
-     WASI_RIGHT_PATH_REMOVE_DIRECTORY | WASI_RIGHT_PATH_UNLINK_FILE |                              \
+#define WASI_RIGHTS_DIR                                                                        \
+    (WASI_RIGHT_FD_FDSTAT_SET_FLAGS | WASI_RIGHT_FD_SYNC | WASI_RIGHT_FD_DATASYNC |            \
+     WASI_RIGHT_PATH_CREATE_DIRECTORY | WASI_RIGHT_PATH_CREATE_FILE |                          \
+     WASI_RIGHT_PATH_LINK_SOURCE | WASI_RIGHT_PATH_LINK_TARGET | WASI_RIGHT_PATH_OPEN |        \
+     WASI_RIGHT_FD_READDIR | WASI_RIGHT_PATH_READLINK | WASI_RIGHT_PATH_RENAME_SOURCE |        \
+     WASI_RIGHT_PATH_RENAME_TARGET | WASI_RIGHT_PATH_FILESTAT_GET |                            \
+     WASI_RIGHT_PATH_FILESTAT_SET_SIZE | WASI_RIGHT_PATH_FILESTAT_SET_TIMES |                  \
+     WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_FD_FILESTAT_SET_TIMES | WASI_RIGHT_PATH_SYMLINK | \
+     WASI_RIGHT_PATH_REMOVE_DIRECTORY | WASI_RIGHT_PATH_UNLINK_FILE |                          \
      WASI_RIGHT_POLL_FD_READWRITE)
-#define WASI_RIGHTS_STREAM                                                                         \
-    (WASI_RIGHT_FD_READ | WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_FDSTAT_SET_FLAGS |                   \
-     WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_POLL_FD_READWRITE | WASI_RIGHT_FD_SYNC |              \
+#define WASI_RIGHTS_STREAM                                                            \
+    (WASI_RIGHT_FD_READ | WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_FDSTAT_SET_FLAGS |      \
+     WASI_RIGHT_FD_FILESTAT_GET | WASI_RIGHT_POLL_FD_READWRITE | WASI_RIGHT_FD_SYNC | \
      WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_SOCK_SHUTDOWN | WASI_RIGHT_SOCK_ACCEPT)
 
 enum {
@@ -134,19 +192,60 @@ enum {
     WASI_FILETYPE_SYMBOLIC_LINK = 7
 };
 
-enum { WASI_CLOCK_REALTIME = 0, WASI_CLOCK_MONOTONIC = 1, WASI_CLOCK_PROCESS = 2,
-       WASI_CLOCK_THREAD = 3, WASI_NCLOCKS = 4 };
-enum { WASI_WHENCE_SET = 0, WASI_WHENCE_CUR = 1, WASI_WHENCE_END = 2 };
-enum { WASI_OFLAG_CREAT = 1, WASI_OFLAG_DIRECTORY = 2, WASI_OFLAG_EXCL = 4, WASI_OFLAG_TRUNC = 8 };
-enum { WASI_FDFLAG_APPEND = 1, WASI_FDFLAG_DSYNC = 2, WASI_FDFLAG_NONBLOCK = 4,
-       WASI_FDFLAG_RSYNC = 8, WASI_FDFLAG_SYNC = 16 };
-enum { WASI_LOOKUP_SYMLINK_FOLLOW = 1 };
-enum { WASI_FST_ATIM = 1, WASI_FST_ATIM_NOW = 2, WASI_FST_MTIM = 4, WASI_FST_MTIM_NOW = 8 };
-enum { WASI_EVENT_CLOCK = 0, WASI_EVENT_FD_READ = 1, WASI_EVENT_FD_WRITE = 2 };
-enum { WASI_EVENT_HANGUP = 1 };
-enum { WASI_SUBCLOCK_ABSTIME = 1 };
-enum { WASI_RECV_PEEK = 1, WASI_RECV_WAITALL = 2, WASI_RECV_DATA_TRUNCATED = 1 };
-enum { WASI_SHUT_RD = 1, WASI_SHUT_WR = 2 };
+enum {
+    WASI_CLOCK_REALTIME = 0,
+    WASI_CLOCK_MONOTONIC = 1,
+    WASI_CLOCK_PROCESS = 2,
+    WASI_CLOCK_THREAD = 3,
+    WASI_NCLOCKS = 4
+};
+enum {
+    WASI_WHENCE_SET = 0,
+    WASI_WHENCE_CUR = 1,
+    WASI_WHENCE_END = 2
+};
+enum {
+    WASI_OFLAG_CREAT = 1,
+    WASI_OFLAG_DIRECTORY = 2,
+    WASI_OFLAG_EXCL = 4,
+    WASI_OFLAG_TRUNC = 8
+};
+enum {
+    WASI_FDFLAG_APPEND = 1,
+    WASI_FDFLAG_DSYNC = 2,
+    WASI_FDFLAG_NONBLOCK = 4,
+    WASI_FDFLAG_RSYNC = 8,
+    WASI_FDFLAG_SYNC = 16
+};
+enum {
+    WASI_LOOKUP_SYMLINK_FOLLOW = 1
+};
+enum {
+    WASI_FST_ATIM = 1,
+    WASI_FST_ATIM_NOW = 2,
+    WASI_FST_MTIM = 4,
+    WASI_FST_MTIM_NOW = 8
+};
+enum {
+    WASI_EVENT_CLOCK = 0,
+    WASI_EVENT_FD_READ = 1,
+    WASI_EVENT_FD_WRITE = 2
+};
+enum {
+    WASI_EVENT_HANGUP = 1
+};
+enum {
+    WASI_SUBCLOCK_ABSTIME = 1
+};
+enum {
+    WASI_RECV_PEEK = 1,
+    WASI_RECV_WAITALL = 2,
+    WASI_RECV_DATA_TRUNCATED = 1
+};
+enum {
+    WASI_SHUT_RD = 1,
+    WASI_SHUT_WR = 2
+};
 
 /* ==== Guest memory ==== */
 
@@ -157,8 +256,7 @@ static inline uint16_t wasi_ld16(const uint8_t *p)
 }
 static inline uint32_t wasi_ld32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 static inline uint64_t wasi_ld64(const uint8_t *p)
 {
@@ -206,7 +304,11 @@ typedef struct wasi_host_dirent {
 
 /* Time update: for each of atime and mtime, mode WASI_TIME_OMIT, _SET (to the value) or
  * _NOW. */
-enum { WASI_TIME_OMIT = 0, WASI_TIME_SET = 1, WASI_TIME_NOW = 2 };
+enum {
+    WASI_TIME_OMIT = 0,
+    WASI_TIME_SET = 1,
+    WASI_TIME_NOW = 2
+};
 typedef struct wasi_host_times {
     uint64_t atim, mtim;
     uint8_t atim_mode, mtim_mode;
@@ -229,7 +331,12 @@ enum {
 };
 
 /* Poll request/result bits. */
-enum { WASI_POLL_IN = 1, WASI_POLL_OUT = 2, WASI_POLL_ERR = 4, WASI_POLL_HUP = 8 };
+enum {
+    WASI_POLL_IN = 1,
+    WASI_POLL_OUT = 2,
+    WASI_POLL_ERR = 4,
+    WASI_POLL_HUP = 8
+};
 typedef struct wasi_host_pollfd {
     int fd;
     uint16_t events;  /* WASI_POLL_IN / _OUT */
@@ -247,10 +354,8 @@ typedef struct wasi_host {
     uint16_t (*dup)(void *ud, int fd, int *out);
     uint16_t (*readv)(void *ud, int fd, const wasi_iov *iov, size_t n, size_t *out);
     uint16_t (*writev)(void *ud, int fd, const wasi_iov *iov, size_t n, size_t *out);
-    uint16_t (*preadv)(void *ud, int fd, const wasi_iov *iov, size_t n, uint64_t off,
-                       size_t *out);
-    uint16_t (*pwritev)(void *ud, int fd, const wasi_iov *iov, size_t n, uint64_t off,
-                        size_t *out);
+    uint16_t (*preadv)(void *ud, int fd, const wasi_iov *iov, size_t n, uint64_t off, size_t *out);
+    uint16_t (*pwritev)(void *ud, int fd, const wasi_iov *iov, size_t n, uint64_t off, size_t *out);
     /* whence is WASI_WHENCE_*; *out is the new offset */
     uint16_t (*seek)(void *ud, int fd, int64_t off, int whence, uint64_t *out);
     uint16_t (*fstat)(void *ud, int fd, wasi_host_stat *out);
@@ -265,8 +370,8 @@ typedef struct wasi_host {
     /* directories: reads entry number `index` (0-based, in the host's order) of the
      * directory open at fd; *cursor is the implementation's stream (NULL at first, freed
      * by dir_free). Sets *out_end at the end instead of filling *out. */
-    uint16_t (*dir_read)(void *ud, int fd, void **cursor, uint64_t index,
-                         wasi_host_dirent *out, int *out_end);
+    uint16_t (*dir_read)(void *ud, int fd, void **cursor, uint64_t index, wasi_host_dirent *out,
+                         int *out_end);
     void (*dir_free)(void *ud, void *cursor);
     /* paths */
     /* opens a directory named by the embedder (a preopen), resolved as the host would */
@@ -295,8 +400,7 @@ typedef struct wasi_host {
     uint16_t (*shutdown)(void *ud, int fd, int how); /* WASI_SHUT_* bits */
     /* waiting: timeout_ms < 0 waits forever; *out_ready counts fds with revents != 0;
      * WASI_EINTR may be returned */
-    uint16_t (*poll)(void *ud, wasi_host_pollfd *fds, size_t n, int timeout_ms,
-                     size_t *out_ready);
+    uint16_t (*poll)(void *ud, wasi_host_pollfd *fds, size_t n, int timeout_ms, size_t *out_ready);
     /* time (ns), randomness, scheduling; clock ids are WASI_CLOCK_* */
     uint16_t (*clock_get)(void *ud, uint32_t id, uint64_t *out);
     uint16_t (*clock_res)(void *ud, uint32_t id, uint64_t *out);
@@ -392,10 +496,10 @@ struct waft_wasi {
     uint32_t nfds;    /* [snap] slots in use or free; slots >= nfds are free */
     uint32_t cap_fds; /* [derived] */
 
-    wasi_clock clock; /* [snap] */
-    bool exited;      /* [snap] proc_exit was called */
-    int32_t exit_code;/* [snap] its code */
-    uint32_t flags;   /* [snap] WAFT_WASI_* configuration flags */
+    wasi_clock clock;  /* [snap] */
+    bool exited;       /* [snap] proc_exit was called */
+    int32_t exit_code; /* [snap] its code */
+    uint32_t flags;    /* [snap] WAFT_WASI_* configuration flags */
 
     const wasi_host *host; /* [derived] the OS (wasi_posix_host by default) */
     void *host_ud;         /* [derived] */
@@ -497,6 +601,11 @@ WAFT_INTERNAL uint32_t wasi_fd_next(const waft_wasi *w, uint32_t from);
  * EBADF if it is not open; host errors of lseek/fstat only clear has_offset/has_stat. */
 WAFT_INTERNAL uint16_t wasi_fd_inspect(waft_wasi *w, uint32_t fd, wasi_fd_state *out);
 
+/* Closes every descriptor: an empty table, for a restore that recreates the saved one
+ * exactly (a state made from a configuration already holds stdio, preopens and sockets at
+ * their first numbers, which the guest may have closed or renumbered since). */
+WAFT_INTERNAL void wasi_fd_reset(waft_wasi *w);
+
 /* Recreates guest fd `fd` (which must be free) from a saved entry `rec` (its [snap]
  * fields) and offset: stdio reattaches to the configured stream, a preopen reopens its
  * host path, a file or directory is reopened beneath its preopen by its path with its
@@ -550,55 +659,55 @@ WAFT_INTERNAL uint32_t wasi_wait_ready(wasi_ctx *c, wasi_fd *f, uint16_t events)
 
 /* X(name, params, has_result): `params` spells the wasm parameter types, 'i' for i32 and
  * 'I' for i64; every function returns an i32 errno except proc_exit. */
-#define WASI_FUNC_LIST(X)                                                                          \
-    X(args_get, "ii", 1)                                                                           \
-    X(args_sizes_get, "ii", 1)                                                                     \
-    X(environ_get, "ii", 1)                                                                        \
-    X(environ_sizes_get, "ii", 1)                                                                  \
-    X(clock_res_get, "ii", 1)                                                                      \
-    X(clock_time_get, "iIi", 1)                                                                    \
-    X(fd_advise, "iIIi", 1)                                                                        \
-    X(fd_allocate, "iII", 1)                                                                       \
-    X(fd_close, "i", 1)                                                                            \
-    X(fd_datasync, "i", 1)                                                                         \
-    X(fd_fdstat_get, "ii", 1)                                                                      \
-    X(fd_fdstat_set_flags, "ii", 1)                                                                \
-    X(fd_fdstat_set_rights, "iII", 1)                                                              \
-    X(fd_filestat_get, "ii", 1)                                                                    \
-    X(fd_filestat_set_size, "iI", 1)                                                               \
-    X(fd_filestat_set_times, "iIIi", 1)                                                            \
-    X(fd_pread, "iiiIi", 1)                                                                        \
-    X(fd_prestat_get, "ii", 1)                                                                     \
-    X(fd_prestat_dir_name, "iii", 1)                                                               \
-    X(fd_pwrite, "iiiIi", 1)                                                                       \
-    X(fd_read, "iiii", 1)                                                                          \
-    X(fd_readdir, "iiiIi", 1)                                                                      \
-    X(fd_renumber, "ii", 1)                                                                        \
-    X(fd_seek, "iIii", 1)                                                                          \
-    X(fd_sync, "i", 1)                                                                             \
-    X(fd_tell, "ii", 1)                                                                            \
-    X(fd_write, "iiii", 1)                                                                         \
-    X(path_create_directory, "iii", 1)                                                             \
-    X(path_filestat_get, "iiiii", 1)                                                               \
-    X(path_filestat_set_times, "iiiiIIi", 1)                                                       \
-    X(path_link, "iiiiiii", 1)                                                                     \
-    X(path_open, "iiiiiIIii", 1)                                                                   \
-    X(path_readlink, "iiiiii", 1)                                                                  \
-    X(path_remove_directory, "iii", 1)                                                             \
-    X(path_rename, "iiiiii", 1)                                                                    \
-    X(path_symlink, "iiiii", 1)                                                                    \
-    X(path_unlink_file, "iii", 1)                                                                  \
-    X(poll_oneoff, "iiii", 1)                                                                      \
-    X(proc_exit, "i", 0)                                                                           \
-    X(proc_raise, "i", 1)                                                                          \
-    X(sched_yield, "", 1)                                                                          \
-    X(random_get, "ii", 1)                                                                         \
-    X(sock_accept, "iii", 1)                                                                       \
-    X(sock_recv, "iiiiii", 1)                                                                      \
-    X(sock_send, "iiiii", 1)                                                                       \
+#define WASI_FUNC_LIST(X)                    \
+    X(args_get, "ii", 1)                     \
+    X(args_sizes_get, "ii", 1)               \
+    X(environ_get, "ii", 1)                  \
+    X(environ_sizes_get, "ii", 1)            \
+    X(clock_res_get, "ii", 1)                \
+    X(clock_time_get, "iIi", 1)              \
+    X(fd_advise, "iIIi", 1)                  \
+    X(fd_allocate, "iII", 1)                 \
+    X(fd_close, "i", 1)                      \
+    X(fd_datasync, "i", 1)                   \
+    X(fd_fdstat_get, "ii", 1)                \
+    X(fd_fdstat_set_flags, "ii", 1)          \
+    X(fd_fdstat_set_rights, "iII", 1)        \
+    X(fd_filestat_get, "ii", 1)              \
+    X(fd_filestat_set_size, "iI", 1)         \
+    X(fd_filestat_set_times, "iIIi", 1)      \
+    X(fd_pread, "iiiIi", 1)                  \
+    X(fd_prestat_get, "ii", 1)               \
+    X(fd_prestat_dir_name, "iii", 1)         \
+    X(fd_pwrite, "iiiIi", 1)                 \
+    X(fd_read, "iiii", 1)                    \
+    X(fd_readdir, "iiiIi", 1)                \
+    X(fd_renumber, "ii", 1)                  \
+    X(fd_seek, "iIii", 1)                    \
+    X(fd_sync, "i", 1)                       \
+    X(fd_tell, "ii", 1)                      \
+    X(fd_write, "iiii", 1)                   \
+    X(path_create_directory, "iii", 1)       \
+    X(path_filestat_get, "iiiii", 1)         \
+    X(path_filestat_set_times, "iiiiIIi", 1) \
+    X(path_link, "iiiiiii", 1)               \
+    X(path_open, "iiiiiIIii", 1)             \
+    X(path_readlink, "iiiiii", 1)            \
+    X(path_remove_directory, "iii", 1)       \
+    X(path_rename, "iiiiii", 1)              \
+    X(path_symlink, "iiiii", 1)              \
+    X(path_unlink_file, "iii", 1)            \
+    X(poll_oneoff, "iiii", 1)                \
+    X(proc_exit, "i", 0)                     \
+    X(proc_raise, "i", 1)                    \
+    X(sched_yield, "", 1)                    \
+    X(random_get, "ii", 1)                   \
+    X(sock_accept, "iii", 1)                 \
+    X(sock_recv, "iiiiii", 1)                \
+    X(sock_send, "iiiii", 1)                 \
     X(sock_shutdown, "ii", 1)
 
-#define WASI_X_DECLARE(name, params, has_result)                                                   \
+#define WASI_X_DECLARE(name, params, has_result) \
     WAFT_INTERNAL uint32_t wasi_call_##name(wasi_ctx *c, const uint64_t *args);
 WASI_FUNC_LIST(WASI_X_DECLARE)
 #undef WASI_X_DECLARE

@@ -1510,10 +1510,20 @@ static int collect_scripts(const char *path, path_list *out)
         fprintf(stderr, "waft-spec: %s: %s\n", path, strerror(errno));
         return -1;
     }
-    for (struct dirent *e = readdir(dir); e != NULL; e = readdir(dir)) {
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(dir);
+        if (e == NULL) {
+            break;
+        }
         if (e->d_name[0] != '.') {
             paths_add(&names, xstrdup(e->d_name));
         }
+    }
+    if (errno != 0) { /* e.g. EOVERFLOW: a 32-bit build without 64-bit inode numbers */
+        fprintf(stderr, "waft-spec: %s: %s\n", path, strerror(errno));
+        closedir(dir);
+        return -1;
     }
     closedir(dir);
     if (names.count != 0) {
