@@ -84,7 +84,7 @@ $(LIB): $(LIB_OBJ)
 	$(if $(V),,@echo "  AR $@";)$(AR) rcs $@ $^
 
 $(CLI): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
 
 $(UNIT): $(UNIT_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(UNIT_OBJ) $(LIB) $(LDLIBS_ALL)

@@ -49,6 +49,11 @@ typedef struct waft_wasi_preopen {
     0x1u /* never use openat2(2): always walk paths component by \
             component (for tests of the portable sandbox) */
 
+#define WAFT_WASI_TRUST_IMAGE_DIRS                                                \
+    0x2u /* at restore, reopen the preopened directories at the host paths the image \
+            names when none are configured (only for images you trust: an image could \
+            otherwise pick its own sandbox) */
+
 /* Configuration of a WASI instance. Start from waft_wasi_config_init(), which sets the
  * standard streams to the host's 0, 1 and 2 and everything else empty. All arrays and
  * strings are copied by waft_wasi_new(); host descriptors are duplicated (dup), so the

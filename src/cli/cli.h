@@ -71,6 +71,11 @@ int cli_report_trap(const waft_store *store);
  * the frames of the suspended execution. Returns CLI_EXIT_TRAP. */
 int cli_report_fuel(const waft_store *store);
 
+/* Output and exit status for the outcome `r` of a run's call (run.c): results printed,
+ * trap or fuel reported, the program's exit code... */
+int cli_finish(const char *path, waft_store *store, waft_result r, const waft_val *results,
+               uint32_t nresults);
+
 /* ==== Linking (link.c) ==== */
 
 /* A host module that can satisfy imports (WASI preview1 will be one). The run command asks
@@ -105,6 +110,7 @@ typedef struct cli_wasi_options {
     int nenvs;
     const char **listens; /* --tcplisten HOST:PORT */
     int nlistens;
+    int keep_dirs; /* restore: reopen the image's own host directories (--keep-dirs) */
 } cli_wasi_options;
 
 /* Takes argv[*i] (and its value, advancing *i) if it is a WASI option. Returns 0 if it is
@@ -129,5 +135,45 @@ void cli_wasi_free(cli_wasi *w);
 
 /* The host module that provides wasi_snapshot_preview1 from `wasi` (borrowed). */
 cli_host cli_wasi_host(waft_wasi *wasi);
+
+/* ==== Checkpoints (checkpoint.c) ==== */
+
+typedef struct cli_ckpt_options {
+    const char *image;      /* --image FILE: where checkpoints go */
+    uint64_t at_step;       /* --checkpoint-at-step N (0: none) */
+    int signal;             /* --checkpoint-signal SIG (0: none) */
+    double every;           /* --checkpoint-every SECONDS (0: none) */
+    int leave_running;      /* --leave-running */
+    int compress;           /* --compress */
+    int use_fuel;           /* --fuel N */
+    uint64_t fuel;
+    int count_steps;        /* --count-steps: report the instructions executed at the end */
+} cli_ckpt_options;
+
+/* Takes argv[*i] if it is a checkpoint option (or --fuel); like cli_wasi_option. */
+int cli_ckpt_option(int argc, char **argv, int *i, cli_ckpt_options *o);
+/* Checks the options together (e.g. a trigger needs --image). -1 if fine, else a status. */
+int cli_ckpt_validate(const cli_ckpt_options *o, const char *command);
+/* Help text of the checkpoint options. */
+void cli_ckpt_usage(FILE *out);
+
+/* Runs a call to its end, serving checkpoints: `r` is the result of the waft_func_call (or
+ * waft_store_resume) that started it, after cli_ckpt_begin. Each suspension caused by a
+ * checkpoint trigger writes an image of `instance`; then the run stops (returning
+ * WAFT_OK with *out_stopped = 1) or, with --leave-running, goes on. Fuel running out
+ * returns WAFT_SUSPENDED (the caller reports it). */
+waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
+                           const waft_instance *instance, waft_result r, waft_val *results,
+                           uint32_t nresults, int *out_stopped);
+/* Before the first call: sets the fuel budget and installs the signal handler, the timer
+ * and the control socket (for `waft checkpoint PID`). cli_ckpt_end undoes it. */
+int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *module_path);
+void cli_ckpt_end(void);
+
+/* `waft checkpoint PID [--image FILE] [--leave-running]` and `waft restore FILE ...`. */
+int cli_checkpoint_main(int argc, char **argv);
+void cli_checkpoint_usage(FILE *out);
+int cli_restore_main(int argc, char **argv);
+void cli_restore_usage(FILE *out);
 
 #endif

@@ -19,6 +19,10 @@ static void usage(FILE *out)
           "Commands:\n"
           "  run [OPTIONS] MODULE.wasm [ARGS...]\n"
           "                 run a module's _start, or call one of its exports with --invoke\n"
+          "  restore IMAGE [OPTIONS]\n"
+          "                 continue a program from an image\n"
+          "  checkpoint PID [--image FILE] [--leave-running]\n"
+          "                 save a running program of this user to an image\n"
           "  image info|check FILE\n"
           "                 describe or fully validate a saved image\n"
           "  help [COMMAND] show this help, or the help of COMMAND\n"
@@ -63,6 +67,14 @@ static int help(int argc, char **argv)
         cli_run_usage(stdout);
         return CLI_EXIT_OK;
     }
+    if (strcmp(argv[1], "restore") == 0) {
+        cli_restore_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "checkpoint") == 0) {
+        cli_checkpoint_usage(stdout);
+        return CLI_EXIT_OK;
+    }
     if (strcmp(argv[1], "image") == 0) {
         cli_image_usage(stdout);
         return CLI_EXIT_OK;
@@ -93,6 +105,10 @@ int main(int argc, char **argv)
         return cli_run_main(argc - 1, argv + 1);
     if (strcmp(cmd, "image") == 0)
         return cli_image_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "restore") == 0)
+        return cli_restore_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "checkpoint") == 0)
+        return cli_checkpoint_main(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return usage_error("unknown option", cmd);
     return usage_error("unknown command", cmd);

@@ -19,8 +19,7 @@
 
 typedef struct run_options {
     const char *invoke; /* --invoke NAME, or NULL to run _start */
-    int use_fuel;       /* --fuel given */
-    uint64_t fuel;
+    cli_ckpt_options ckpt; /* --fuel, --image, --checkpoint-*, --leave-running */
     waft_config config; /* --max-call-depth, --max-stack-slots */
     const char *path;   /* MODULE.wasm, or "-" for standard input */
     int nargs;          /* ARGS after the module */
@@ -50,12 +49,14 @@ void cli_run_usage(FILE *out)
             "  --tcplisten HOST:PORT  listen on a TCP port and give the socket to the program\n"
             "                         as the descriptor after the directories; repeatable\n"
             "  --invoke NAME          call the exported function NAME instead of _start\n"
-            "  --fuel N               allow N instructions; when they run out the program\n"
-            "                         stops with \"waft: trap: all fuel consumed\"\n"
             "  --max-call-depth N     at most N nested wasm calls (default %u)\n"
             "  --max-stack-slots N    value stack of N 8-byte slots (default %u)\n"
             "  -h, --help             show this help\n"
             "  --                     end of options\n"
+            "\n",
+            WAFT_DEFAULT_CALL_DEPTH, WAFT_DEFAULT_STACK_SLOTS);
+    cli_ckpt_usage(out);
+    fprintf(out,
             "\n"
             "ARGS for --invoke, by parameter type:\n"
             "  i32, i64               decimal or 0x hex, signed or unsigned\n"
@@ -74,8 +75,8 @@ void cli_run_usage(FILE *out)
             "  134   the program trapped (a backtrace follows the message on stderr)\n"
             "        or ran out of fuel\n"
             "  N     the exit code the program asked for (WASI proc_exit; the system keeps its\n"
-            "        low 8 bits)\n",
-            WAFT_DEFAULT_CALL_DEPTH, WAFT_DEFAULT_STACK_SLOTS);
+            "        low 8 bits)\n"
+            "  After a checkpoint that stops the program (no --leave-running): 0.\n");
 }
 
 static int usage_error(const char *what)
@@ -129,14 +130,13 @@ static int option_value(int argc, char **argv, int *i, const char *name, const c
 /* Fills *o from argv (argv[0] is "run"). Returns -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, run_options *o)
 {
-    int i;
+    int i, m;
 
     memset(o, 0, sizeof *o);
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = NULL;
         uint64_t n;
-        int m;
 
         if (strcmp(arg, "--") == 0) {
             i++;
@@ -152,11 +152,9 @@ static int parse_options(int argc, char **argv, run_options *o)
             if (m < 0 || value[0] == '\0')
                 return usage_error("--invoke needs a function name");
             o->invoke = value;
-        } else if ((m = option_value(argc, argv, &i, "--fuel", &value)) != 0) {
-            if (m < 0 || parse_count(value, 0, UINT64_MAX, &n) != 0)
-                return usage_error("--fuel needs a number of instructions");
-            o->use_fuel = 1;
-            o->fuel = n;
+        } else if ((m = cli_ckpt_option(argc, argv, &i, &o->ckpt)) != 0) {
+            if (m >= 0)
+                return m;
         } else if ((m = option_value(argc, argv, &i, "--max-call-depth", &value)) != 0) {
             if (m < 0 || parse_count(value, 1, UINT32_MAX, &n) != 0)
                 return usage_error("--max-call-depth needs a number from 1 to 4294967295");
@@ -175,6 +173,8 @@ static int parse_options(int argc, char **argv, run_options *o)
     }
     if (i >= argc)
         return usage_error("missing MODULE.wasm");
+    if ((m = cli_ckpt_validate(&o->ckpt, "run")) >= 0)
+        return m;
     o->path = argv[i];
     o->nargs = argc - i - 1;
     o->args = argv + i + 1;
@@ -308,7 +308,7 @@ static int parse_args(const run_options *o, const waft_functype *type, waft_val 
 }
 
 /* Turns the outcome of a call (or of instantiation) into output and an exit status. */
-static int finish(const char *path, waft_store *store, waft_result r, const waft_val *results,
+int cli_finish(const char *path, waft_store *store, waft_result r, const waft_val *results,
                   uint32_t nresults)
 {
     switch (r) {
@@ -361,6 +361,7 @@ static int run_module(const run_options *o)
     waft_result r;
     uint32_t missing = 0;
     int status = CLI_EXIT_ERROR;
+    int ckpt_started = 0;
 
     memset(&err, 0, sizeof err);
     memset(&wasi, 0, sizeof wasi);
@@ -399,12 +400,13 @@ static int run_module(const run_options *o)
         cli_report_error(o->path, r, &err);
         goto done;
     }
-    if (o->use_fuel)
-        waft_store_set_fuel(store, o->fuel); /* before instantiation: the start function counts */
+    /* before instantiation: the start function counts against the fuel */
+    cli_ckpt_begin(&o->ckpt, store, o->path);
+    ckpt_started = 1;
     r = waft_instance_new(store, module, imports, waft_module_import_count(module), &instance,
                           &err);
     if (r == WAFT_TRAPPED || r == WAFT_EXITED || r == WAFT_SUSPENDED) {
-        status = finish(o->path, store, r, NULL, 0);
+        status = cli_finish(o->path, store, r, NULL, 0);
         goto done;
     } else if (r != WAFT_OK) {
         cli_report_error(o->path, r, &err);
@@ -433,9 +435,13 @@ static int run_module(const run_options *o)
     if (o->invoke != NULL && (status = parse_args(o, &type, args)) >= 0)
         goto done;
     r = waft_func_call(store, func, args, type.nparams, results, type.nresults);
-    status = finish(o->path, store, r, results, type.nresults);
+    int stopped;
+    r = cli_ckpt_drive(&o->ckpt, store, instance, r, results, type.nresults, &stopped);
+    status = stopped ? CLI_EXIT_OK : cli_finish(o->path, store, r, results, type.nresults);
 
 done:
+    if (ckpt_started)
+        cli_ckpt_end();
     free(results);
     free(args);
     free(imports);

@@ -232,6 +232,8 @@ int cli_wasi_new(waft_store *store, const cli_wasi_options *o, const char *progr
     /* test knob (docs/wasi.md): exercise the portable path walk instead of openat2 */
     if (getenv("WAFT_WASI_NO_OPENAT2") != NULL)
         cfg.flags |= WAFT_WASI_NO_OPENAT2;
+    if (o->keep_dirs)
+        cfg.flags |= WAFT_WASI_TRUST_IMAGE_DIRS;
     memset(&err, 0, sizeof err);
     r = waft_wasi_new(store, &cfg, &out->wasi, &err);
     if (r != WAFT_OK) {

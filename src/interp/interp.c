@@ -6,7 +6,16 @@
  */
 #include "interp/interp.h"
 
+#include <float.h>
 #include <math.h>
+
+/* Wasm float arithmetic is IEEE-754, rounded once to the operation's type. Evaluating in
+ * double (FLT_EVAL_METHOD 1, GCC's s390x) is still exact for f32 (a double holds more than
+ * twice f32's precision, so rounding twice is harmless); x87's 80-bit registers (method 2,
+ * 32-bit x86 without SSE) round f64 results twice and get them wrong. */
+#if !defined(FLT_EVAL_METHOD) || (FLT_EVAL_METHOD != 0 && FLT_EVAL_METHOD != 1)
+#error "float arithmetic with excess precision: on 32-bit x86 build with -msse2 -mfpmath=sse"
+#endif
 
 #if defined(__GNUC__) && !defined(WAFT_NO_JUMPTABLE)
 #define WAFT_USE_JUMPTABLE 1
@@ -66,6 +75,13 @@ static inline uint64_t bits_f64(double d)
     return b;
 }
 
+/* An empty asm statement keeps the compiler from turning a rare branch into a select. */
+#if defined(__GNUC__)
+#define WAFT_NO_SELECT() __asm__ volatile("")
+#else
+#define WAFT_NO_SELECT() ((void)0)
+#endif
+
 /* Results of float arithmetic. A NaN becomes the canonical one (positive, quiet, no
  * payload), because hosts disagree on the NaN they make: x86 gives the NaN of an invalid
  * operation (0/0, inf-inf, sqrt(-1)) the sign bit, Arm and s390x do not, and with two NaN
@@ -78,19 +94,23 @@ static inline uint64_t bits_f64(double d)
 /* Stores an arithmetic result into *slot. The NaN test is a branch (almost never taken)
  * rather than a select, so the result is stored without waiting for it: a select would put
  * the test on every dependency chain of float code. */
-#define PUT_F32(slot, expr)                                                                        \
-    do {                                                                                           \
-        float r_ = (expr);                                                                         \
-        *(slot) = bits_f32(r_);                                                                    \
-        if (WAFT_UNLIKELY(r_ != r_))                                                               \
-            *(slot) = CANON_F32;                                                                   \
+#define PUT_F32(slot, expr)            \
+    do {                               \
+        float r_ = (expr);             \
+        *(slot) = bits_f32(r_);        \
+        if (WAFT_UNLIKELY(r_ != r_)) { \
+            WAFT_NO_SELECT();          \
+            *(slot) = CANON_F32;       \
+        }                              \
     } while (0)
-#define PUT_F64(slot, expr)                                                                        \
-    do {                                                                                           \
-        double r_ = (expr);                                                                        \
-        *(slot) = bits_f64(r_);                                                                    \
-        if (WAFT_UNLIKELY(r_ != r_))                                                               \
-            *(slot) = CANON_F64;                                                                   \
+#define PUT_F64(slot, expr)            \
+    do {                               \
+        double r_ = (expr);            \
+        *(slot) = bits_f64(r_);        \
+        if (WAFT_UNLIKELY(r_ != r_)) { \
+            WAFT_NO_SELECT();          \
+            *(slot) = CANON_F64;       \
+        }                              \
     } while (0)
 
 static inline uint32_t clz32(uint32_t x)

@@ -491,6 +491,9 @@ waft_result waft_wasi_new(waft_store *store, const waft_wasi_config *config, waf
         w->nsockets = i + 1;
     }
 
+    /* images saved from this store carry the WASI state (snap.c) */
+    if (wasi_state_register(w) != WAFT_OK)
+        goto nomem;
     *out_wasi = w;
     return WAFT_OK;
 

@@ -621,6 +621,12 @@ WAFT_INTERNAL uint16_t wasi_fd_restore(waft_wasi *w, uint32_t fd, const wasi_fd 
 WAFT_INTERNAL void wasi_clock_save(waft_wasi *w, uint64_t out_saved[WASI_NCLOCKS]);
 WAFT_INTERNAL void wasi_clock_restore(waft_wasi *w, const uint64_t saved[WASI_NCLOCKS]);
 
+/* ==== State in images (snap.c) ==== */
+
+/* Registers the "wasi" extension record with w's store: every image saved from that store
+ * carries the table, and a restore into it rebuilds the table (docs/wasi.md). */
+WAFT_INTERNAL waft_result wasi_state_register(waft_wasi *w);
+
 /* ==== Sandbox (sandbox.c) ==== */
 
 /* A guest path resolved beneath a directory: the last component `name` inside host

@@ -1,0 +1,631 @@
+/* SPDX-License-Identifier: MIT */
+/* checkpoint.c - checkpoint triggers of `waft run`/`waft restore`, and `waft checkpoint`.
+ *
+ * Triggers, all ending in a suspension of the running guest at a safe point:
+ *   --checkpoint-at-step N   fuel: exactly N instructions after the start (or restore)
+ *   --checkpoint-signal SIG  the signal handler calls waft_store_interrupt
+ *   --checkpoint-every S     a timer thread calls waft_store_interrupt
+ *   waft checkpoint PID      a request on the run's control socket (below)
+ * cli_ckpt_drive then writes the image (atomically, waft_image_save) and stops the run or,
+ * with --leave-running, resumes it.
+ *
+ * Control socket: every run listens on a Unix socket DIR/PID.sock, DIR being
+ * $XDG_RUNTIME_DIR/waft or /tmp/waft-UID, created 0700 and checked to be ours; the peer
+ * must have our uid (SO_PEERCRED). Request: one line "checkpoint LEAVE PATH\n" (LEAVE 0/1,
+ * PATH absolute). Reply, once the image is durable: "ok PATH\n" or "error MESSAGE\n".
+ *
+ * Process state lives in one static struct `ck`: a signal handler and threads can only
+ * reach the run through such a global (this is the CLI, not the library).
+ */
+#define _GNU_SOURCE /* SO_PEERCRED, struct ucred */
+#include "cli.h"
+
+#include <waft/waft_snapshot.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct {
+    waft_store *store;
+    const cli_ckpt_options *o;
+    uint64_t steps_base; /* steps when this process started running the guest */
+    int at_step_done;
+    atomic_int signal_req;
+    atomic_int timer_req;
+    int old_signal;
+    struct sigaction old_action;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stopping; /* threads must end */
+    pthread_t timer;
+    int timer_running;
+    pthread_t server;
+    int server_running;
+    int listen_fd;
+    char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    /* a request from `waft checkpoint` */
+    int req_pending;
+    int req_leave;
+    char req_path[PATH_MAX];
+    int req_done;
+    char req_reply[PATH_MAX + 600];
+    int finished; /* the guest has finished: requests get an error */
+    char default_image[PATH_MAX];
+} ck = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .listen_fd = -1 };
+
+/* ==== Options ==== */
+
+void cli_ckpt_usage(FILE *out)
+{
+    fputs("Checkpoints (see docs/checkpoint.md):\n"
+          "  --image FILE           where checkpoint images are written (atomically)\n"
+          "  --checkpoint-at-step N after exactly N instructions (the unit of --fuel,\n"
+          "                         counted from the start, or from the restore), write the\n"
+          "                         image; if the program ends first, no image is written\n"
+          "  --checkpoint-signal SIG  write the image when SIG arrives (e.g. SIGUSR1 or USR1)\n"
+          "  --checkpoint-every S   write the image every S seconds (use --leave-running)\n"
+          "  --leave-running        keep the program running after a checkpoint (default:\n"
+          "                         stop with status 0 once the image is safe)\n"
+          "  --compress             zstd-compress the image\n"
+          "  --fuel N               allow N instructions; when they run out the program\n"
+          "                         stops with \"waft: trap: all fuel consumed\"\n"
+          "  --count-steps          at the end, print \"waft: N instructions\" on stderr (the\n"
+          "                         unit of --fuel and --checkpoint-at-step)\n"
+          "  Any run also accepts `waft checkpoint PID` from the same user.\n",
+          out);
+}
+
+static int option_error(const char *what, const char *value)
+{
+    if (value)
+        fprintf(stderr, "waft: %s: '%s' (see --help)\n", what, value);
+    else
+        fprintf(stderr, "waft: %s (see --help)\n", what);
+    return CLI_EXIT_USAGE;
+}
+
+static int match(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    const char *arg = argv[*i];
+    if (strncmp(arg, name, n) != 0)
+        return 0;
+    if (value == NULL)
+        return arg[n] == '\0' ? 1 : 0;
+    if (arg[n] == '=') {
+        *value = arg + n + 1;
+        return 1;
+    }
+    if (arg[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s[0] || s[0] == '-')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_signal(const char *s)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = { { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
+                  { "INT", SIGINT },   { "TERM", SIGTERM }, { "ALRM", SIGALRM } };
+    if (strncmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strcmp(s, names[k].name) == 0)
+            return names[k].sig;
+    uint64_t n;
+    if (parse_u64(s, &n) == 0 && n > 0 && n < 65 && n != SIGKILL && n != SIGSTOP)
+        return (int)n;
+    return 0;
+}
+
+int cli_ckpt_option(int argc, char **argv, int *i, cli_ckpt_options *o)
+{
+    const char *v = NULL;
+    int m;
+    uint64_t n;
+    if ((m = match(argc, argv, i, "--image", &v)) != 0) {
+        if (m < 0 || !v[0])
+            return option_error("--image needs a file name", NULL);
+        o->image = v;
+        return -1;
+    }
+    if ((m = match(argc, argv, i, "--checkpoint-at-step", &v)) != 0) {
+        if (m < 0 || parse_u64(v, &n) != 0 || n == 0)
+            return option_error("--checkpoint-at-step needs a positive number", v);
+        o->at_step = n;
+        return -1;
+    }
+    if ((m = match(argc, argv, i, "--checkpoint-signal", &v)) != 0) {
+        if (m < 0 || (o->signal = parse_signal(v)) == 0)
+            return option_error("--checkpoint-signal needs a signal name or number", v);
+        return -1;
+    }
+    if ((m = match(argc, argv, i, "--checkpoint-every", &v)) != 0) {
+        char *end;
+        double d = m > 0 ? strtod(v, &end) : 0;
+        if (m < 0 || *end || !(d > 0) || d > 1e9)
+            return option_error("--checkpoint-every needs a number of seconds", v);
+        o->every = d;
+        return -1;
+    }
+    if ((m = match(argc, argv, i, "--fuel", &v)) != 0) {
+        if (m < 0 || parse_u64(v, &n) != 0)
+            return option_error("--fuel needs a number of instructions", v);
+        o->use_fuel = 1;
+        o->fuel = n;
+        return -1;
+    }
+    if (match(argc, argv, i, "--leave-running", NULL) == 1) {
+        o->leave_running = 1;
+        return -1;
+    }
+    if (match(argc, argv, i, "--count-steps", NULL) == 1) {
+        o->count_steps = 1;
+        return -1;
+    }
+    if (match(argc, argv, i, "--compress", NULL) == 1) {
+        o->compress = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int cli_ckpt_validate(const cli_ckpt_options *o, const char *command)
+{
+    if ((o->at_step || o->signal || o->every > 0) && !o->image) {
+        fprintf(stderr, "waft: %s: a checkpoint trigger needs --image FILE (see --help)\n",
+                command);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* ==== Fuel budget ==== */
+
+static uint64_t executed(void)
+{
+    return waft_store_steps(ck.store) - ck.steps_base;
+}
+
+/* Fuel for the next stretch: up to the checkpoint step or the --fuel limit, whichever comes
+ * first; no counting at all (the fast loop) when neither is pending. */
+static void set_budget(void)
+{
+    const cli_ckpt_options *o = ck.o;
+    uint64_t done = executed(), budget = UINT64_MAX;
+    if (o->at_step && !ck.at_step_done)
+        budget = o->at_step > done ? o->at_step - done : 0;
+    if (o->use_fuel) {
+        uint64_t left = o->fuel > done ? o->fuel - done : 0;
+        if (left < budget)
+            budget = left;
+    }
+    if (budget == UINT64_MAX && o->count_steps)
+        budget = UINT64_MAX - 1; /* keep counting */
+    waft_store_set_fuel(ck.store, budget);
+}
+
+/* ==== Triggers ==== */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&ck.signal_req, 1);
+    waft_store_interrupt(ck.store);
+}
+
+static void *timer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&ck.mu);
+    while (!ck.stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        double when = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + ck.o->every;
+        ts.tv_sec = (time_t)when;
+        ts.tv_nsec = (long)((when - (double)ts.tv_sec) * 1e9);
+        int rc = 0;
+        while (!ck.stopping && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&ck.cv, &ck.mu, &ts);
+        if (ck.stopping)
+            break;
+        atomic_store(&ck.timer_req, 1);
+        waft_store_interrupt(ck.store);
+    }
+    pthread_mutex_unlock(&ck.mu);
+    return NULL;
+}
+
+/* The directory of control sockets, created 0700 and checked to be ours. */
+static int socket_dir(char *out, size_t cap)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (xdg && xdg[0] == '/')
+        snprintf(out, cap, "%s/waft", xdg);
+    else
+        snprintf(out, cap, "/tmp/waft-%u", (unsigned)getuid());
+    if (mkdir(out, 0700) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+        (st.st_mode & 077) != 0)
+        return -1; /* someone else's, or open to others: do not use it */
+    return 0;
+}
+
+static void reply(int fd, const char *text)
+{
+    size_t n = strlen(text);
+    while (n) {
+        ssize_t w = write(fd, text, n);
+        if (w <= 0)
+            return;
+        text += w;
+        n -= (size_t)w;
+    }
+}
+
+static void serve_one(int fd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != getuid()) {
+        reply(fd, "error permission denied\n");
+        return;
+    }
+    struct timeval tv = { 5, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char line[PATH_MAX + 64];
+    size_t n = 0;
+    while (n < sizeof line - 1) {
+        ssize_t r = read(fd, line + n, 1);
+        if (r <= 0 || line[n] == '\n')
+            break;
+        n++;
+    }
+    line[n] = 0;
+    int leave;
+    char path[PATH_MAX];
+    if (sscanf(line, "checkpoint %d %4095s", &leave, path) != 2 || (leave != 0 && leave != 1)) {
+        reply(fd, "error bad request\n");
+        return;
+    }
+    pthread_mutex_lock(&ck.mu);
+    if (ck.finished || ck.req_pending) {
+        pthread_mutex_unlock(&ck.mu);
+        reply(fd, ck.finished ? "error the program has finished\n"
+                              : "error another checkpoint is in progress\n");
+        return;
+    }
+    ck.req_pending = 1;
+    ck.req_leave = leave;
+    snprintf(ck.req_path, sizeof ck.req_path, "%s", strcmp(path, "-") ? path : ck.default_image);
+    ck.req_done = 0;
+    waft_store_interrupt(ck.store);
+    while (!ck.req_done && !ck.stopping)
+        pthread_cond_wait(&ck.cv, &ck.mu);
+    char out[sizeof ck.req_reply];
+    snprintf(out, sizeof out, "%s", ck.req_done ? ck.req_reply : "error waft is exiting\n");
+    ck.req_pending = 0;
+    pthread_mutex_unlock(&ck.mu);
+    reply(fd, out);
+}
+
+static void *server_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int fd = accept(ck.listen_fd, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            return NULL; /* closed by cli_ckpt_end */
+        }
+        serve_one(fd);
+        close(fd);
+    }
+}
+
+static void start_server(void)
+{
+    char dir[PATH_MAX];
+    if (socket_dir(dir, sizeof dir) != 0)
+        return; /* no control socket; the other triggers still work */
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    if ((size_t)snprintf(a.sun_path, sizeof a.sun_path, "%s/%ld.sock", dir, (long)getpid()) >=
+        sizeof a.sun_path)
+        return;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    unlink(a.sun_path); /* a stale socket of a dead process with our pid */
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0) {
+        close(fd);
+        return;
+    }
+    ck.listen_fd = fd;
+    snprintf(ck.sock_path, sizeof ck.sock_path, "%s", a.sun_path);
+    if (pthread_create(&ck.server, NULL, server_main, NULL) == 0)
+        ck.server_running = 1;
+}
+
+int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *module_path)
+{
+    ck.store = store;
+    ck.o = o;
+    ck.steps_base = waft_store_steps(store);
+    ck.at_step_done = 0;
+    ck.stopping = 0;
+    ck.finished = 0;
+    atomic_store(&ck.signal_req, 0);
+    atomic_store(&ck.timer_req, 0);
+    if (o->image) {
+        snprintf(ck.default_image, sizeof ck.default_image, "%s", o->image);
+    } else {
+        const char *base = strrchr(module_path, '/');
+        snprintf(ck.default_image, sizeof ck.default_image, "%s.%ld.img",
+                 base ? base + 1 : module_path, (long)getpid());
+    }
+    set_budget();
+    if (o->signal) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(o->signal, &sa, &ck.old_action) == 0)
+            ck.old_signal = o->signal;
+    }
+    if (o->every > 0 && pthread_create(&ck.timer, NULL, timer_main, NULL) == 0)
+        ck.timer_running = 1;
+    start_server();
+    return -1;
+}
+
+void cli_ckpt_end(void)
+{
+    if (ck.o && ck.o->count_steps && ck.store)
+        fprintf(stderr, "waft: %" PRIu64 " instructions\n", executed());
+    pthread_mutex_lock(&ck.mu);
+    ck.stopping = 1;
+    ck.finished = 1;
+    pthread_cond_broadcast(&ck.cv);
+    pthread_mutex_unlock(&ck.mu);
+    if (ck.timer_running)
+        pthread_join(ck.timer, NULL);
+    ck.timer_running = 0;
+    if (ck.listen_fd >= 0) {
+        shutdown(ck.listen_fd, SHUT_RDWR);
+        if (ck.server_running)
+            pthread_join(ck.server, NULL);
+        close(ck.listen_fd);
+        unlink(ck.sock_path);
+        ck.listen_fd = -1;
+        ck.server_running = 0;
+    }
+    if (ck.old_signal) {
+        sigaction(ck.old_signal, &ck.old_action, NULL);
+        ck.old_signal = 0;
+    }
+}
+
+/* ==== The run ==== */
+
+static void finish_request(const char *text)
+{
+    pthread_mutex_lock(&ck.mu);
+    snprintf(ck.req_reply, sizeof ck.req_reply, "%s", text);
+    ck.req_done = 1;
+    pthread_cond_broadcast(&ck.cv);
+    pthread_mutex_unlock(&ck.mu);
+}
+
+waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
+                           const waft_instance *instance, waft_result r, waft_val *results,
+                           uint32_t nresults, int *out_stopped)
+{
+    *out_stopped = 0;
+    for (;;) {
+        if (r != WAFT_SUSPENDED) {
+            pthread_mutex_lock(&ck.mu);
+            ck.finished = 1;
+            pthread_cond_broadcast(&ck.cv);
+            pthread_mutex_unlock(&ck.mu);
+            return r;
+        }
+        waft_stop_reason why = waft_store_stop_reason(store);
+        int save = 0, leave = o->leave_running, from_socket = 0;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s", ck.default_image);
+        if (why == WAFT_STOP_FUEL) {
+            if (o->at_step && !ck.at_step_done && executed() >= o->at_step) {
+                ck.at_step_done = 1;
+                save = 1;
+            } else if (o->use_fuel && executed() >= o->fuel) {
+                return WAFT_SUSPENDED; /* out of fuel: the caller reports it */
+            }
+        } else {
+            pthread_mutex_lock(&ck.mu);
+            if (ck.req_pending && !ck.req_done) {
+                save = from_socket = 1;
+                leave = ck.req_leave;
+                snprintf(path, sizeof path, "%s", ck.req_path);
+            }
+            pthread_mutex_unlock(&ck.mu);
+            if (atomic_exchange(&ck.signal_req, 0) | atomic_exchange(&ck.timer_req, 0))
+                save = 1;
+        }
+        if (save) {
+            waft_image_options io;
+            waft_error err;
+            memset(&io, 0, sizeof io);
+            io.compress = o->compress;
+            waft_result w = waft_image_save(store, instance, path, &io, &err);
+            if (w != WAFT_OK) {
+                char msg[400];
+                snprintf(msg, sizeof msg, "error %s\n", err.message);
+                if (from_socket)
+                    finish_request(msg);
+                fprintf(stderr, "waft: checkpoint to %s failed: %s\n", path, err.message);
+                if (!leave) {
+                    waft_store_abandon(store);
+                    return w;
+                }
+            } else if (from_socket) {
+                char msg[PATH_MAX + 8];
+                snprintf(msg, sizeof msg, "ok %s\n", path);
+                finish_request(msg);
+            }
+            if (w == WAFT_OK && !leave) {
+                waft_store_abandon(store);
+                *out_stopped = 1;
+                pthread_mutex_lock(&ck.mu);
+                ck.finished = 1;
+                pthread_mutex_unlock(&ck.mu);
+                return WAFT_OK;
+            }
+        }
+        set_budget();
+        r = waft_store_resume(store, results, nresults);
+    }
+}
+
+/* ==== waft checkpoint PID ==== */
+
+void cli_checkpoint_usage(FILE *out)
+{
+    fputs("usage: waft checkpoint PID [--image FILE] [--leave-running] [--timeout SECONDS]\n"
+          "\n"
+          "Asks the `waft run` (or `waft restore`) with process id PID, started by the same\n"
+          "user, to write an image of its program, and waits until the image is safe on\n"
+          "disk. Without --image it goes where the run's own --image points, else to\n"
+          "MODULE.PID.img in the run's directory. The run then stops (status 0), or goes\n"
+          "on with --leave-running. --timeout (default 60) bounds the wait.\n"
+          "Exit status: 0 when the image is written, 1 otherwise (one line says why).\n",
+          out);
+}
+
+int cli_checkpoint_main(int argc, char **argv)
+{
+    const char *image = NULL;
+    int leave = 0;
+    double timeout = 60;
+    long pid = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int m;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            cli_checkpoint_usage(stdout);
+            return CLI_EXIT_OK;
+        } else if ((m = match(argc, argv, &i, "--image", &v)) != 0) {
+            if (m < 0 || !v[0])
+                return option_error("checkpoint: --image needs a file name", NULL);
+            image = v;
+        } else if (match(argc, argv, &i, "--leave-running", NULL) == 1) {
+            leave = 1;
+        } else if ((m = match(argc, argv, &i, "--timeout", &v)) != 0) {
+            char *end;
+            timeout = m > 0 ? strtod(v, &end) : 0;
+            if (m < 0 || *end || !(timeout > 0))
+                return option_error("checkpoint: --timeout needs seconds", v);
+        } else if (argv[i][0] != '-' && !pid) {
+            uint64_t n;
+            if (parse_u64(argv[i], &n) != 0 || n == 0 || n > INT_MAX)
+                return option_error("checkpoint: PID must be a process id", argv[i]);
+            pid = (long)n;
+        } else {
+            return option_error("checkpoint: unexpected argument", argv[i]);
+        }
+    }
+    if (!pid)
+        return option_error("checkpoint: missing PID", NULL);
+    char path[PATH_MAX];
+    if (image && image[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd) ||
+            (size_t)snprintf(path, sizeof path, "%s/%s", cwd, image) >= sizeof path)
+            return option_error("checkpoint: image path too long", image);
+    } else {
+        snprintf(path, sizeof path, "%s", image ? image : "-");
+    }
+    char dir[PATH_MAX];
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    if (socket_dir(dir, sizeof dir) != 0 ||
+        (size_t)snprintf(a.sun_path, sizeof a.sun_path, "%s/%ld.sock", dir, pid) >=
+            sizeof a.sun_path) {
+        fprintf(stderr, "waft: checkpoint: no control directory for this user\n");
+        return CLI_EXIT_ERROR;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        fprintf(stderr, "waft: checkpoint: process %ld is not a waft run of this user (%s)\n",
+                pid, a.sun_path);
+        if (fd >= 0)
+            close(fd);
+        return CLI_EXIT_ERROR;
+    }
+    struct timeval tv = { (time_t)timeout, (long)((timeout - (double)(time_t)timeout) * 1e6) };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char req[PATH_MAX + 32];
+    snprintf(req, sizeof req, "checkpoint %d %s\n", leave, path);
+    reply(fd, req);
+    char ans[PATH_MAX + 64];
+    size_t n = 0;
+    while (n < sizeof ans - 1) {
+        ssize_t r = read(fd, ans + n, sizeof ans - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (memchr(ans, '\n', n))
+            break;
+    }
+    close(fd);
+    ans[n] = 0;
+    char *nl = strchr(ans, '\n');
+    if (nl)
+        *nl = 0;
+    if (strncmp(ans, "ok ", 3) == 0) {
+        printf("waft: checkpoint of process %ld written to %s\n", pid, ans + 3);
+        return CLI_EXIT_OK;
+    }
+    if (n == 0)
+        fprintf(stderr, "waft: checkpoint: no answer from process %ld within %.0f s\n", pid,
+                timeout);
+    else
+        fprintf(stderr, "waft: checkpoint: process %ld: %s\n", pid,
+                strncmp(ans, "error ", 6) == 0 ? ans + 6 : ans);
+    return CLI_EXIT_ERROR;
+}

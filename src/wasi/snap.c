@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/* snap.c - WASI state in images: the "wasi" extension record (version 1).
+ *
+ * One codec function, wasi_state_codec, describes the record for both directions (see
+ * docs/wasi.md, "State in images"). Saving reads the live table (offsets from the host);
+ * loading rebuilds it: args and env as saved, preopens matched by guest name to the
+ * directories given at restore (or the saved host paths when none are given), every
+ * descriptor reopened at its number with its flags, rights and offset, clocks continuing
+ * from the saved values (monotonic never goes back).
+ *
+ * Invariants: the record never holds host descriptor numbers or pointers; a descriptor that
+ * cannot be recreated faithfully (a socket, an unlinked file, a file now shorter than the
+ * saved offset or of another kind) fails the restore with a message naming it.
+ */
+#include "wasi/wasi.h"
+
+#include <waft/waft_snapshot.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WASI_STATE_VERSION 1u
+#define STR_MAX            (1u << 20)
+#define MAX_STRINGS        (1u << 20)
+
+/* One saved descriptor. */
+typedef struct saved_fd {
+    uint32_t fd;
+    wasi_fd rec; /* only its [snap] fields */
+    uint8_t has_offset;
+    uint64_t offset;
+} saved_fd;
+
+/* The whole record in portable form. */
+typedef struct saved_state {
+    uint32_t nargs, nenv, npreopens, nfds;
+    char **args, **env;
+    char **pre_guest, **pre_host;
+    saved_fd *fds;
+    uint32_t flags;
+    uint8_t exited;
+    uint32_t exit_code;
+    uint64_t clocks[WASI_NCLOCKS];
+} saved_state;
+
+static void codec_str(waft_codec *c, char **s)
+{
+    uint32_t len = *s ? (uint32_t)strlen(*s) : 0;
+    waft_codec_string(c, s, &len, STR_MAX);
+}
+
+static void *codec_alloc(waft_codec *c, uint32_t n, size_t elem, uint64_t min_wire)
+{
+    if (waft_codec_writing(c) || waft_codec_failed(c))
+        return NULL;
+    if (n > MAX_STRINGS || (min_wire && n > waft_codec_remaining(c) / min_wire)) {
+        waft_codec_fail(c, "wasi: count exceeds the record");
+        return NULL;
+    }
+    void *p = calloc((size_t)n + 1, elem);
+    if (!p)
+        waft_codec_fail(c, "wasi: out of memory");
+    return p;
+}
+
+static void codec_strings(waft_codec *c, char ***v, uint32_t *n)
+{
+    waft_codec_u32(c, n);
+    if (!waft_codec_writing(c))
+        *v = codec_alloc(c, *n, sizeof **v, 4);
+    for (uint32_t i = 0; i < *n && !waft_codec_failed(c); i++)
+        codec_str(c, &(*v)[i]);
+}
+
+/* The record, both directions. */
+static void wasi_state_codec(waft_codec *c, saved_state *s)
+{
+    codec_strings(c, &s->args, &s->nargs);
+    codec_strings(c, &s->env, &s->nenv);
+    waft_codec_u32(c, &s->npreopens);
+    if (!waft_codec_writing(c)) {
+        s->pre_guest = codec_alloc(c, s->npreopens, sizeof *s->pre_guest, 8);
+        s->pre_host = codec_alloc(c, s->npreopens, sizeof *s->pre_host, 8);
+    }
+    for (uint32_t i = 0; i < s->npreopens && !waft_codec_failed(c); i++) {
+        codec_str(c, &s->pre_guest[i]);
+        codec_str(c, &s->pre_host[i]);
+    }
+    waft_codec_u32(c, &s->flags);
+    waft_codec_u8(c, &s->exited);
+    waft_codec_u32(c, &s->exit_code);
+    for (int i = 0; i < WASI_NCLOCKS; i++)
+        waft_codec_u64(c, &s->clocks[i]);
+    waft_codec_u32(c, &s->nfds);
+    if (!waft_codec_writing(c))
+        s->fds = codec_alloc(c, s->nfds, sizeof *s->fds, 48);
+    for (uint32_t i = 0; i < s->nfds && !waft_codec_failed(c); i++) {
+        saved_fd *f = &s->fds[i];
+        uint16_t oflags = f->rec.oflags, fdflags = f->rec.fdflags;
+        uint32_t wide;
+        waft_codec_u32(c, &f->fd);
+        waft_codec_u8(c, &f->rec.kind);
+        waft_codec_u8(c, &f->rec.filetype);
+        wide = oflags;
+        waft_codec_u32(c, &wide);
+        f->rec.oflags = (uint16_t)wide;
+        wide = fdflags;
+        waft_codec_u32(c, &wide);
+        f->rec.fdflags = (uint16_t)wide;
+        waft_codec_u8(c, &f->rec.lookupflags);
+        waft_codec_u8(c, &f->rec.unlinked);
+        waft_codec_u32(c, &f->rec.origin);
+        uint8_t has_path = f->rec.path != NULL;
+        waft_codec_u8(c, &has_path);
+        if (has_path)
+            codec_str(c, &f->rec.path);
+        waft_codec_u64(c, &f->rec.rights_base);
+        waft_codec_u64(c, &f->rec.rights_inheriting);
+        waft_codec_u64(c, &f->rec.dir_cookie);
+        waft_codec_u8(c, &f->has_offset);
+        waft_codec_u64(c, &f->offset);
+    }
+}
+
+static void free_strings(char **v, uint32_t n)
+{
+    for (uint32_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void saved_free(saved_state *s, bool owned_fd_paths)
+{
+    free_strings(s->args, s->nargs);
+    free_strings(s->env, s->nenv);
+    free_strings(s->pre_guest, s->npreopens);
+    free_strings(s->pre_host, s->npreopens);
+    for (uint32_t i = 0; owned_fd_paths && s->fds && i < s->nfds; i++)
+        free(s->fds[i].rec.path);
+    free(s->fds);
+    memset(s, 0, sizeof *s);
+}
+
+/* ==== Save ==== */
+
+static waft_result save_state(waft_codec *c, void *ctx)
+{
+    waft_wasi *w = ctx;
+    saved_state s;
+    memset(&s, 0, sizeof s);
+    s.args = w->args;
+    s.nargs = w->nargs;
+    s.env = w->env;
+    s.nenv = w->nenv;
+    s.npreopens = w->npreopens;
+    s.pre_guest = calloc((size_t)w->npreopens + 1, sizeof *s.pre_guest);
+    s.pre_host = calloc((size_t)w->npreopens + 1, sizeof *s.pre_host);
+    uint32_t n = 0;
+    for (uint32_t fd = wasi_fd_next(w, 0); fd != UINT32_MAX; fd = wasi_fd_next(w, fd + 1))
+        n++;
+    s.fds = calloc((size_t)n + 1, sizeof *s.fds);
+    if (!s.pre_guest || !s.pre_host || !s.fds) {
+        free(s.pre_guest);
+        free(s.pre_host);
+        free(s.fds);
+        waft_codec_fail(c, "wasi: out of memory");
+        return WAFT_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < w->npreopens; i++) {
+        s.pre_guest[i] = w->preopens[i].guest_path;
+        s.pre_host[i] = w->preopens[i].host_path;
+    }
+    waft_result r = WAFT_OK;
+    for (uint32_t fd = wasi_fd_next(w, 0); fd != UINT32_MAX && r == WAFT_OK;
+         fd = wasi_fd_next(w, fd + 1)) {
+        wasi_fd_state st;
+        if (wasi_fd_inspect(w, fd, &st) != 0)
+            continue;
+        saved_fd *f = &s.fds[s.nfds++];
+        f->fd = fd;
+        f->rec = *st.entry;
+        /* files keep their offset; so does standard input when it is a file, so that a
+         * restore fed the same file goes on reading where the program was */
+        f->has_offset = st.has_offset && (st.entry->kind == WASI_KIND_FILE ||
+                                          (st.entry->kind == WASI_KIND_STDIO &&
+                                           st.entry->origin == 0 && st.has_stat &&
+                                           st.stat.filetype == WASI_FILETYPE_REGULAR_FILE));
+        f->offset = f->has_offset ? st.offset : 0;
+        if (st.entry->kind == WASI_KIND_SOCKET || st.entry->kind == WASI_KIND_ACCEPTED) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "wasi: fd %u is a socket; sockets cannot be saved yet", fd);
+            waft_codec_fail(c, msg);
+            r = WAFT_ERR_UNSUPPORTED;
+        } else if (st.entry->unlinked) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "wasi: fd %u (%s) refers to a removed file; it cannot be "
+                     "reopened after a restore", fd, st.entry->path ? st.entry->path : "?");
+            waft_codec_fail(c, msg);
+            r = WAFT_ERR_UNSUPPORTED;
+        }
+    }
+    s.flags = w->flags;
+    s.exited = w->exited;
+    s.exit_code = (uint32_t)w->exit_code;
+    wasi_clock_save(w, s.clocks);
+    if (r == WAFT_OK)
+        wasi_state_codec(c, &s);
+    free(s.pre_guest);
+    free(s.pre_host);
+    free(s.fds);
+    return r;
+}
+
+/* ==== Load ==== */
+
+static waft_result load_fail(waft_codec *c, const char *msg)
+{
+    waft_codec_fail(c, msg);
+    return WAFT_ERR_IMAGE;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* Replaces w's strings (args or env) with the saved ones (taken). */
+static void take_strings(char ***dst, uint32_t *dst_n, uint32_t *dst_size, char **src,
+                         uint32_t n)
+{
+    free_strings(*dst, *dst_n);
+    *dst = src;
+    *dst_n = n;
+    uint64_t size = 0;
+    for (uint32_t i = 0; i < n; i++)
+        size += strlen(src[i]) + 1;
+    *dst_size = (uint32_t)size;
+}
+
+static const char *errno_text(uint16_t e)
+{
+    switch (e) {
+    case WASI_ENOENT: return "no longer exists";
+    case WASI_EINVAL: return "changed: not the same kind, or shorter than the saved offset";
+    case WASI_ENOTSUP: return "cannot be recreated";
+    case WASI_EBADF: return "its preopened directory is missing";
+    case WASI_EACCES: return "permission denied";
+    case WASI_ENOTCAPABLE: return "escapes its preopened directory";
+    default: return "cannot be reopened";
+    }
+}
+
+static waft_result load_state(waft_codec *c, void *ctx)
+{
+    waft_wasi *w = ctx;
+    saved_state s;
+    memset(&s, 0, sizeof s);
+    wasi_state_codec(c, &s);
+    if (waft_codec_failed(c)) {
+        saved_free(&s, true);
+        return WAFT_ERR_IMAGE;
+    }
+    waft_result r = WAFT_OK;
+    char msg[300];
+    /* preopens: matched by guest name to the ones given now; with none given, the saved
+     * host directories are used again (restore on the same machine) */
+    uint32_t *map = calloc((size_t)s.npreopens + 1, sizeof *map);
+    if (!map) {
+        saved_free(&s, true);
+        return load_fail(c, "wasi: out of memory");
+    }
+    if (w->npreopens == 0 && s.npreopens > 0 && !(w->flags & WAFT_WASI_TRUST_IMAGE_DIRS)) {
+        snprintf(msg, sizeof msg,
+                 "wasi: the image needs preopened directory %s (it was %s); give it with "
+                 "--dir HOST::%s, or --keep-dirs to trust the image's host paths",
+                 s.pre_guest[0], s.pre_host[0], s.pre_guest[0]);
+        free(map);
+        saved_free(&s, true);
+        return load_fail(c, msg);
+    }
+    if (w->npreopens == 0 && s.npreopens > 0) {
+        wasi_preopen *p = calloc(s.npreopens, sizeof *p);
+        if (!p) {
+            free(map);
+            saved_free(&s, true);
+            return load_fail(c, "wasi: out of memory");
+        }
+        for (uint32_t i = 0; i < s.npreopens; i++) {
+            p[i].guest_path = dup_str(s.pre_guest[i]);
+            p[i].host_path = dup_str(s.pre_host[i]);
+            map[i] = i;
+        }
+        free(w->preopens);
+        w->preopens = p;
+        w->npreopens = s.npreopens;
+    } else {
+        for (uint32_t i = 0; i < s.npreopens && r == WAFT_OK; i++) {
+            map[i] = UINT32_MAX;
+            for (uint32_t k = 0; k < w->npreopens; k++)
+                if (strcmp(w->preopens[k].guest_path, s.pre_guest[i]) == 0)
+                    map[i] = k;
+            if (map[i] == UINT32_MAX) {
+                snprintf(msg, sizeof msg,
+                         "wasi: the image needs preopened directory %s (it was %s); give it "
+                         "with --dir HOST::%s",
+                         s.pre_guest[i], s.pre_host[i], s.pre_guest[i]);
+                r = load_fail(c, msg);
+            }
+        }
+    }
+    /* descriptors: an empty table, then each at its number */
+    if (r == WAFT_OK)
+        wasi_fd_reset(w);
+    for (uint32_t i = 0; i < s.nfds && r == WAFT_OK; i++) {
+        saved_fd *f = &s.fds[i];
+        wasi_fd rec = f->rec;
+        if (rec.kind == WASI_KIND_PREOPEN || rec.kind == WASI_KIND_FILE ||
+            rec.kind == WASI_KIND_DIR) {
+            if (rec.origin >= s.npreopens) {
+                snprintf(msg, sizeof msg, "wasi: fd %u names preopen %u, which the image lacks",
+                         f->fd, rec.origin);
+                r = load_fail(c, msg);
+                break;
+            }
+            rec.origin = map[rec.origin];
+        }
+        if (rec.kind == WASI_KIND_FREE || rec.kind > WASI_KIND_ACCEPTED) {
+            snprintf(msg, sizeof msg, "wasi: fd %u has an unknown kind %u", f->fd, rec.kind);
+            r = load_fail(c, msg);
+            break;
+        }
+        uint16_t e = wasi_fd_restore(w, f->fd, &rec, f->has_offset ? f->offset : 0);
+        if (e == 0 && rec.kind == WASI_KIND_STDIO && f->has_offset) {
+            /* standard input was a file: continue at the same place in this one */
+            uint64_t at;
+            wasi_host_stat st;
+            int host = w->fds[f->fd].host;
+            if (w->host->fstat(w->host_ud, host, &st) != 0 ||
+                st.filetype != WASI_FILETYPE_REGULAR_FILE || st.size < f->offset ||
+                w->host->seek(w->host_ud, host, (int64_t)f->offset, WASI_WHENCE_SET, &at) != 0) {
+                snprintf(msg, sizeof msg,
+                         "wasi: standard input was a file read up to byte %llu; give the same "
+                         "file as standard input",
+                         (unsigned long long)f->offset);
+                r = load_fail(c, msg);
+                break;
+            }
+        }
+        if (e != 0) {
+            const char *where = rec.kind == WASI_KIND_STDIO    ? "standard stream"
+                                : rec.kind == WASI_KIND_PREOPEN ? "preopened directory"
+                                                                : "file";
+            snprintf(msg, sizeof msg, "wasi: fd %u (%s %s%s%s): %s", f->fd, where,
+                     rec.origin < w->npreopens && rec.kind != WASI_KIND_STDIO
+                         ? w->preopens[rec.origin].guest_path
+                         : "",
+                     rec.path && rec.path[0] ? "/" : "", rec.path ? rec.path : "",
+                     errno_text(e));
+            r = load_fail(c, msg);
+        }
+    }
+    if (r == WAFT_OK) {
+        take_strings(&w->args, &w->nargs, &w->args_size, s.args, s.nargs);
+        take_strings(&w->env, &w->nenv, &w->env_size, s.env, s.nenv);
+        s.args = s.env = NULL;
+        s.nargs = s.nenv = 0;
+        w->exited = s.exited != 0;
+        w->exit_code = (int32_t)s.exit_code;
+        wasi_clock_restore(w, s.clocks);
+    }
+    free(map);
+    saved_free(&s, true);
+    return r;
+}
+
+waft_result wasi_state_register(waft_wasi *w)
+{
+    return waft_store_add_state(w->store, "wasi", WASI_STATE_VERSION, save_state, load_state,
+                                w);
+}
