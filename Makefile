@@ -63,7 +63,7 @@ UNIT := $(BUILD)/waft-unit
 SPECRUN := $(BUILD)/waft-spec
 XRESTORE := $(BUILD)/waft-xrestore
 
-.PHONY: all lib cli test unit spec spec-counted wasi check fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install
+.PHONY: all lib cli test unit spec spec-counted wasi check cli-tests ckpt fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install
 
 all: lib cli
 
@@ -115,9 +115,18 @@ wasi: $(CLI) $(LIB)
 # (the WASI ones also under ASan+UBSan).
 check:
 	$(MAKE) all test
-	$(MAKE) SAN=address,undefined test wasi
+	$(MAKE) SAN=address,undefined test wasi cli-tests
 	bash tests/cli/run.sh $(BUILD)/waft
 	bash tests/wasi/run.sh $(BUILD)/waft
+	bash tests/ckpt/run.sh $(BUILD)/waft
+
+# The CLI tests against this build's waft (e.g. the sanitizer build).
+cli-tests: $(CLI)
+	bash tests/cli/run.sh $(CLI)
+
+# Differential checkpoint/restore harness (docs/checkpoint.md).
+ckpt: $(CLI)
+	bash tests/ckpt/run.sh $(CLI)
 
 # Cross-architecture tests (tests/cross/run.sh): builds for aarch64, s390x (big-endian) and
 # i386 (32-bit) with Debian's cross compilers into build/cross-ARCH/ and runs, under

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # demo.sh - compile examples/kernels.c to WebAssembly, run it with waft, check it against
-# a native build of the same C, and show fuel stopping a run.
+# a native build of the same C, and show fuel stopping a run; then the main job: a WASI
+# program (examples/journal.c) checkpointed half-way, the process gone, and restored in a
+# new process to exactly the output and files of a straight run.
 #
 #   usage: bash examples/demo.sh path/to/waft        (or: make demo)
 #
@@ -86,3 +88,38 @@ if [[ $status -ne 134 ]] || ! grep -q '^waft: trap: all fuel consumed$' "$out/fu
     exit 1
 fi
 echo "demo: the run stopped after its fuel ran out (exit status $status)"
+
+# ---- The main job: a WASI program runs, is checkpointed, and resumes in a new process ----
+echo
+echo "demo: compiling examples/journal.c for WASI (wasm32-wasi, wasi-libc)"
+journal=$out/journal.wasm
+clang --target=wasm32-wasi -O2 -nostdlibinc -isystem /usr/include/wasm32-wasi \
+    -Wl,--strip-debug -o "$journal" "$root/examples/journal.c"
+text=$out/journal-input.txt
+for ((k = 0; k < 40; k++)); do sed 's/^/    /' "$root/README.md"; done >"$text"
+mkdir -p "$out/straight" "$out/moved"
+rm -f "$out"/straight/* "$out"/moved/* "$out/journal.img"
+
+echo "demo: \$ waft run --dir DIR journal.wasm journal.txt < input      (straight through)"
+"$waft" run --count-steps --dir "$out/straight::." "$journal" journal.txt <"$text" \
+    >"$out/straight.out" 2>"$out/straight.err"
+steps=$(sed -n 's/^waft: \([0-9]*\) instructions$/\1/p' "$out/straight.err")
+sed 's/^/  /' "$out/straight.out"
+half=$((steps / 2))
+echo "demo: it ran $steps instructions. Now the same run, stopped after $half of them:"
+echo "demo: \$ waft run --image journal.img --checkpoint-at-step $half --dir DIR journal.wasm ..."
+"$waft" run --image "$out/journal.img" --checkpoint-at-step "$half" --dir "$out/moved::." \
+    "$journal" journal.txt <"$text" >"$out/moved.out"
+echo "demo: the process has exited; its image:"
+"$waft" image info "$out/journal.img" | sed 's/^/  /' | head -12
+echo "demo: on disk the journal has $(wc -c <"$out/moved/journal.txt") of its $(wc -c <"$out/straight/journal.txt") bytes; the rest is in the program's memory (its stdio buffer), inside the image"
+echo "demo: \$ waft restore journal.img --dir DIR < input      (a new process)"
+"$waft" restore "$out/journal.img" --dir "$out/moved::." <"$text" >>"$out/moved.out"
+sed 's/^/  /' "$out/moved.out"
+if cmp -s "$out/straight.out" "$out/moved.out" &&
+    cmp -s "$out/straight/journal.txt" "$out/moved/journal.txt"; then
+    echo "demo: checkpointed and restored, the program printed and wrote exactly what the straight run did"
+else
+    echo "demo: the restored run differs from the straight run" >&2
+    exit 1
+fi
