@@ -260,6 +260,19 @@ static uint32_t try_fuse(fuse_ctx *c, uint32_t pc)
         }
         return 0;
     }
+    if (i0[0] == OP_LOCAL_TEE && i1[0] == OP_LOCAL_GET && i1[1] == i0[1]) {
+        put_op(c, OP_LOCAL_TEE_GET, pc);
+        put(c, i0[1]);
+        return end2 - pc;
+    }
+    if (i0[0] == OP_F64_MUL && i1[0] == OP_F64_ADD) {
+        put_op(c, OP_F64_MUL_ADD, pc);
+        return end2 - pc;
+    }
+    if (i0[0] == OP_F32_MUL && i1[0] == OP_F32_ADD) {
+        put_op(c, OP_F32_MUL_ADD, pc);
+        return end2 - pc;
+    }
     if ((op = cmp_br(i0[0])) != 0 && i1[0] == OP_BR_IF) {
         put_op(c, op, pc);
         put_target(c, i1[1]);
