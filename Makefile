@@ -149,13 +149,24 @@ demo:
 # each, interleaved; writes bench/results/DATE.json, the table and the chart. The bench
 # packages (python3, gnuplot, npm for SQLite, valgrind) are installed here, not for check.
 # Always the optimized build in build/, whatever BUILD or SAN say.
-.PHONY: bench bench-profile
+.PHONY: bench bench-profile bench-ckpt
 RUNS ?= 5
 W    ?= sieve
 bench:
 	bash tools/install-deps.sh bench
 	$(MAKE) BUILD=build SAN= all
 	python3 bench/run.py --runs $(RUNS)
+	$(MAKE) bench-ckpt
+
+# Checkpoint and restore throughput next to memcpy and write(+fsync) of the same bytes, for
+# 1 MiB, 64 MiB and 1 GiB of touched linear memory (CKPT_MIB to choose); JSON lines in
+# bench/results/ckpt-DATE.jsonl.
+CKPT_MIB ?= 1 64 1024
+bench-ckpt: lib
+	$(CC) -std=c11 -O2 -D_DEFAULT_SOURCE -Iinclude bench/ckpt_bench.c $(LIB) $(LDLIBS_ALL) \
+	    -o $(BUILD)/ckpt_bench
+	mkdir -p $(BUILD)/ckpt bench/results
+	$(BUILD)/ckpt_bench $(BUILD)/ckpt $(CKPT_MIB) | tee bench/results/ckpt-$$(date +%F).jsonl
 
 # callgrind profile of waft running workload W: top functions and interpreter handlers.
 bench-profile:

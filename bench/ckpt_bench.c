@@ -177,12 +177,14 @@ static void bench_size(const char *dir, unsigned mib, int compressible)
 
         waft_image_options o = { 0 };
         o.no_sync = 1;
+        unlink(path); /* like the write baseline: no old file to free inside the timing */
         t0 = now();
         if (waft_image_save(s, inst, path, &o, &err) != WAFT_OK)
             die("save", &err);
         ts[k] = now() - t0;
 
         o.no_sync = 0;
+        unlink(path);
         t0 = now();
         if (waft_image_save(s, inst, path, &o, &err) != WAFT_OK)
             die("save", &err);
@@ -196,6 +198,7 @@ static void bench_size(const char *dir, unsigned mib, int compressible)
         o.compress = 1;
         char zpath[640];
         snprintf(zpath, sizeof zpath, "%s.zst", path);
+        unlink(zpath);
         t0 = now();
         if (waft_image_save(s, inst, zpath, &o, &err) != WAFT_OK)
             die("save zstd", &err);

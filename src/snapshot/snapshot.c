@@ -635,7 +635,7 @@ typedef struct img_out {
     uint32_t niov, cap_iov;
     uint8_t **owned;
     uint32_t nowned, cap_owned;
-    uint32_t crc_all; /* of every byte appended so far */
+    uint32_t crc_chain; /* over the file header and every record's header and checksum */
     size_t total;
     bool failed;
     char why[160];
@@ -671,7 +671,6 @@ static void out_ref(img_out *o, const uint8_t *p, size_t len)
     o->iov[o->niov].p = p;
     o->iov[o->niov].len = len;
     o->niov++;
-    o->crc_all = base_crc32c(o->crc_all, p, len);
     o->total += len;
 }
 
@@ -746,6 +745,7 @@ static void put_record(img_out *o, uint32_t tag, uint16_t flags, base_codec *pay
     base_store64(head + 8, zbuf ? zlen : raw);
     base_store64(head + 16, raw);
     out_copy(o, head, sizeof head);
+    o->crc_chain = base_crc32c(o->crc_chain, head, sizeof head);
     uint32_t crc = 0;
     if (zbuf) {
         crc = base_crc32c(0, zbuf, zlen);
@@ -765,6 +765,7 @@ static void put_record(img_out *o, uint32_t tag, uint16_t flags, base_codec *pay
     uint8_t tail[RECORD_TAIL];
     base_store32(tail, crc);
     out_copy(o, tail, sizeof tail);
+    o->crc_chain = base_crc32c(o->crc_chain, tail, sizeof tail);
     codec_free(payload);
 }
 
@@ -791,6 +792,7 @@ static waft_result encode(waft_store *s, waft_image *img, const waft_image_optio
     base_store64(head + 16, F64_PROBE);
     base_store32(head + 24, base_crc32c(0, head, 24));
     out_copy(o, head, sizeof head);
+    o->crc_chain = base_crc32c(0, head, sizeof head);
 
     put_simple(o, TAG_MODULE, rec_module, img, NULL);
     put_simple(o, TAG_MEMORY, rec_memories, img, opt);
@@ -827,7 +829,7 @@ static waft_result encode(waft_store *s, waft_image *img, const waft_image_optio
     /* END: checksum of everything before it */
     base_codec p;
     codec_init_writer(&p, s->alloc);
-    uint32_t all = o->crc_all;
+    uint32_t all = o->crc_chain;
     codec_u32(&p, &all);
     codec_u32(&p, &nrecords);
     put_record(o, TAG_END, REC_REQUIRED, &p, NULL);
@@ -1052,6 +1054,9 @@ static waft_result decode(waft_image *img, const uint8_t *in, size_t len, waft_e
     size_t budget = len * 4 + (1u << 20);
     uint32_t seen = 0, nrecords = 0;
     size_t pos = HEADER_SIZE;
+    /* the END checksum covers the file header and every earlier record's header and
+     * checksum (each payload being covered by its own checksum) */
+    uint32_t chain = base_crc32c(0, in, HEADER_SIZE);
     bool ended = false;
     while (!ended) {
         if (len - pos < RECORD_HEAD)
@@ -1132,7 +1137,7 @@ static waft_result decode(waft_image *img, const uint8_t *in, size_t len, waft_e
         case TAG_END:
             codec_u32(&c, &crc);
             codec_u32(&c, &nrecords);
-            if (!c.failed && CHECKSUM_BAD(crc, base_crc32c(0, in, pos)))
+            if (!c.failed && CHECKSUM_BAD(crc, chain))
                 return bad(err, "image checksum mismatch", pos);
             ended = true;
             break;
@@ -1162,6 +1167,8 @@ static waft_result decode(waft_image *img, const uint8_t *in, size_t len, waft_e
             return bad(err, msg, body + c.pos);
         }
         budget = c.alloc_budget;
+        chain = base_crc32c(chain, in + pos, RECORD_HEAD);
+        chain = base_crc32c(chain, in + body + (size_t)stored, RECORD_TAIL);
         pos = body + (size_t)stored + RECORD_TAIL;
     }
     if (pos != len)

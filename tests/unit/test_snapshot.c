@@ -263,14 +263,17 @@ static void put32(uint8_t *p, uint32_t v)
 static void reseal(uint8_t *img, size_t len)
 {
     size_t pos = 32;
+    uint32_t chain = crc32c(0, img, 32);
     while (pos + 28 <= len) {
         uint32_t tag = le32(img + pos);
         uint64_t stored = le32(img + pos + 8) | ((uint64_t)le32(img + pos + 12) << 32);
         if (stored > len - pos - 28)
             return;
-        if (tag == 0x20444e45u && stored >= 4) /* "END " */
-            put32(img + pos + 24, crc32c(0, img, pos));
+        if (tag == 0x20444e45u && stored >= 4) /* "END ": the chain of earlier records */
+            put32(img + pos + 24, chain);
         put32(img + pos + 24 + stored, crc32c(0, img + pos + 24, (size_t)stored));
+        chain = crc32c(chain, img + pos, 24);
+        chain = crc32c(chain, img + pos + 24 + stored, 4);
         pos += 28 + (size_t)stored;
     }
 }
