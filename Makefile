@@ -120,6 +120,7 @@ check:
 	bash tests/cli/run.sh $(BUILD)/waft
 	bash tests/wasi/run.sh $(BUILD)/waft
 	bash tests/ckpt/run.sh $(BUILD)/waft
+	bash tests/ckpt/triggers.sh $(BUILD)/waft
 
 # The CLI tests against this build's waft (e.g. the sanitizer build).
 cli-tests: $(CLI)
@@ -128,6 +129,7 @@ cli-tests: $(CLI)
 # Differential checkpoint/restore harness (docs/checkpoint.md).
 ckpt: $(CLI)
 	bash tests/ckpt/run.sh $(CLI)
+	bash tests/ckpt/triggers.sh $(CLI)
 
 # Cross-architecture tests (tests/cross/run.sh): builds for aarch64, s390x (big-endian) and
 # i386 (32-bit) with Debian's cross compilers into build/cross-ARCH/ and runs, under

@@ -49,6 +49,7 @@ extern "C" {
     X(WAFT_ERR_STATE, "operation not allowed in this state")                                       \
     X(WAFT_ERR_IO, "i/o error")                                                                    \
     X(WAFT_ERR_IMAGE, "bad image")                                                                 \
+    X(WAFT_ERR_RESTORE, "cannot restore")                                                          \
     X(WAFT_ERR_UNSUPPORTED, "unsupported")
 
 typedef enum waft_result {

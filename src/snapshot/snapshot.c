@@ -1633,10 +1633,12 @@ static waft_result restore_exts(const waft_image *img, waft_store *s, waft_error
         if (r == WAFT_OK && !c.failed && !codec_at_end(&c))
             codec_fail(&c, "trailing bytes");
         if (r != WAFT_OK || c.failed) {
-            base_error_set(err, r != WAFT_OK && r != WAFT_ERR_IMAGE ? r : WAFT_ERR_IMAGE, -1,
-                           -1, "restoring %s: %s", x->name,
+            /* the extension tells a damaged record (WAFT_ERR_IMAGE) from a world that no
+             * longer matches it (e.g. a file gone: WAFT_ERR_RESTORE) */
+            waft_result code = r != WAFT_OK ? r : WAFT_ERR_IMAGE;
+            base_error_set(err, code, -1, -1, "%s: %s", x->name,
                            c.failed ? c.why : waft_result_str(r));
-            return r != WAFT_OK ? r : WAFT_ERR_IMAGE;
+            return code;
         }
     }
     return WAFT_OK;

@@ -55,12 +55,12 @@ static void *codec_alloc(waft_codec *c, uint32_t n, size_t elem, uint64_t min_wi
     if (waft_codec_writing(c) || waft_codec_failed(c))
         return NULL;
     if (n > MAX_STRINGS || (min_wire && n > waft_codec_remaining(c) / min_wire)) {
-        waft_codec_fail(c, "wasi: count exceeds the record");
+        waft_codec_fail(c, "count exceeds the record");
         return NULL;
     }
     void *p = calloc((size_t)n + 1, elem);
     if (!p)
-        waft_codec_fail(c, "wasi: out of memory");
+        waft_codec_fail(c, "out of memory");
     return p;
 }
 
@@ -164,7 +164,7 @@ static waft_result save_state(waft_codec *c, void *ctx)
         free(s.pre_guest);
         free(s.pre_host);
         free(s.fds);
-        waft_codec_fail(c, "wasi: out of memory");
+        waft_codec_fail(c, "out of memory");
         return WAFT_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < w->npreopens; i++) {
@@ -189,12 +189,12 @@ static waft_result save_state(waft_codec *c, void *ctx)
         f->offset = f->has_offset ? st.offset : 0;
         if (st.entry->kind == WASI_KIND_SOCKET || st.entry->kind == WASI_KIND_ACCEPTED) {
             char msg[96];
-            snprintf(msg, sizeof msg, "wasi: fd %u is a socket; sockets cannot be saved yet", fd);
+            snprintf(msg, sizeof msg, "fd %u is a socket; sockets cannot be saved yet", fd);
             waft_codec_fail(c, msg);
             r = WAFT_ERR_UNSUPPORTED;
         } else if (st.entry->unlinked) {
             char msg[160];
-            snprintf(msg, sizeof msg, "wasi: fd %u (%s) refers to a removed file; it cannot be "
+            snprintf(msg, sizeof msg, "fd %u (%s) refers to a removed file; it cannot be "
                      "reopened after a restore", fd, st.entry->path ? st.entry->path : "?");
             waft_codec_fail(c, msg);
             r = WAFT_ERR_UNSUPPORTED;
@@ -214,7 +214,15 @@ static waft_result save_state(waft_codec *c, void *ctx)
 
 /* ==== Load ==== */
 
+/* The record is fine but this host cannot give the program what it had. */
 static waft_result load_fail(waft_codec *c, const char *msg)
+{
+    waft_codec_fail(c, msg);
+    return WAFT_ERR_RESTORE;
+}
+
+/* The record itself is inconsistent. */
+static waft_result load_bad(waft_codec *c, const char *msg)
 {
     waft_codec_fail(c, msg);
     return WAFT_ERR_IMAGE;
@@ -272,11 +280,11 @@ static waft_result load_state(waft_codec *c, void *ctx)
     uint32_t *map = calloc((size_t)s.npreopens + 1, sizeof *map);
     if (!map) {
         saved_free(&s, true);
-        return load_fail(c, "wasi: out of memory");
+        return load_fail(c, "out of memory");
     }
     if (w->npreopens == 0 && s.npreopens > 0 && !(w->flags & WAFT_WASI_TRUST_IMAGE_DIRS)) {
         snprintf(msg, sizeof msg,
-                 "wasi: the image needs preopened directory %s (it was %s); give it with "
+                 "the program had directory \"%s\" (host %s); give it again with "
                  "--dir HOST::%s, or --keep-dirs to trust the image's host paths",
                  s.pre_guest[0], s.pre_host[0], s.pre_guest[0]);
         free(map);
@@ -288,7 +296,7 @@ static waft_result load_state(waft_codec *c, void *ctx)
         if (!p) {
             free(map);
             saved_free(&s, true);
-            return load_fail(c, "wasi: out of memory");
+            return load_fail(c, "out of memory");
         }
         for (uint32_t i = 0; i < s.npreopens; i++) {
             p[i].guest_path = dup_str(s.pre_guest[i]);
@@ -306,7 +314,7 @@ static waft_result load_state(waft_codec *c, void *ctx)
                     map[i] = k;
             if (map[i] == UINT32_MAX) {
                 snprintf(msg, sizeof msg,
-                         "wasi: the image needs preopened directory %s (it was %s); give it "
+                         "the program had directory \"%s\" (host %s); give it again "
                          "with --dir HOST::%s",
                          s.pre_guest[i], s.pre_host[i], s.pre_guest[i]);
                 r = load_fail(c, msg);
@@ -322,16 +330,16 @@ static waft_result load_state(waft_codec *c, void *ctx)
         if (rec.kind == WASI_KIND_PREOPEN || rec.kind == WASI_KIND_FILE ||
             rec.kind == WASI_KIND_DIR) {
             if (rec.origin >= s.npreopens) {
-                snprintf(msg, sizeof msg, "wasi: fd %u names preopen %u, which the image lacks",
+                snprintf(msg, sizeof msg, "fd %u names preopen %u, which the image lacks",
                          f->fd, rec.origin);
-                r = load_fail(c, msg);
+                r = load_bad(c, msg);
                 break;
             }
             rec.origin = map[rec.origin];
         }
         if (rec.kind == WASI_KIND_FREE || rec.kind > WASI_KIND_ACCEPTED) {
-            snprintf(msg, sizeof msg, "wasi: fd %u has an unknown kind %u", f->fd, rec.kind);
-            r = load_fail(c, msg);
+            snprintf(msg, sizeof msg, "fd %u has an unknown kind %u", f->fd, rec.kind);
+            r = load_bad(c, msg);
             break;
         }
         uint16_t e = wasi_fd_restore(w, f->fd, &rec, f->has_offset ? f->offset : 0);
@@ -344,7 +352,7 @@ static waft_result load_state(waft_codec *c, void *ctx)
                 st.filetype != WASI_FILETYPE_REGULAR_FILE || st.size < f->offset ||
                 w->host->seek(w->host_ud, host, (int64_t)f->offset, WASI_WHENCE_SET, &at) != 0) {
                 snprintf(msg, sizeof msg,
-                         "wasi: standard input was a file read up to byte %llu; give the same "
+                         "standard input was a file read up to byte %llu; give the same "
                          "file as standard input",
                          (unsigned long long)f->offset);
                 r = load_fail(c, msg);
@@ -355,7 +363,7 @@ static waft_result load_state(waft_codec *c, void *ctx)
             const char *where = rec.kind == WASI_KIND_STDIO    ? "standard stream"
                                 : rec.kind == WASI_KIND_PREOPEN ? "preopened directory"
                                                                 : "file";
-            snprintf(msg, sizeof msg, "wasi: fd %u (%s %s%s%s): %s", f->fd, where,
+            snprintf(msg, sizeof msg, "fd %u (%s %s%s%s): %s", f->fd, where,
                      rec.origin < w->npreopens && rec.kind != WASI_KIND_STDIO
                          ? w->preopens[rec.origin].guest_path
                          : "",
