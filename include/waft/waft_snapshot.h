@@ -59,6 +59,10 @@ typedef waft_result (*waft_state_fn)(waft_codec *c, void *ctx);
 WAFT_API waft_result waft_store_add_state(waft_store *store, const char *name, uint32_t version,
                                           waft_state_fn save, waft_state_fn load, void *ctx);
 
+/* Removes the registration `name` made with context `ctx` (no-op if there is none). An
+ * extension calls this before its state goes away. */
+WAFT_API void waft_store_remove_state(waft_store *store, const char *name, void *ctx);
+
 /* ==== Saving ==== */
 
 typedef struct waft_image_options {

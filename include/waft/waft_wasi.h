@@ -85,10 +85,13 @@ WAFT_API void waft_wasi_config_init(waft_wasi_config *config);
  * the path and the system error. On failure *out_wasi is NULL. */
 WAFT_API waft_result waft_wasi_new(waft_store *store, const waft_wasi_config *config,
                                    waft_wasi **out_wasi, waft_error *out_err);
+/* (waft_wasi_new also registers the state as the store's "wasi" image record, so images
+ * saved from the store carry it and restores rebuild it; see docs/checkpoint.md.) */
 
-/* Closes every descriptor the guest still holds and frees the state. NULL is a no-op.
- * The store may already be freed; if it is not, the guest must not run again: the host
- * functions this state made stay in the store and would call into freed memory. */
+/* Closes every descriptor the guest still holds, takes the state's image record off the
+ * store (waft_wasi_new registers it, see waft_snapshot.h) and frees the state. NULL is a
+ * no-op. Call it before freeing the store; afterwards the guest must not run again: the
+ * host functions this state made stay in the store and would call into freed memory. */
 WAFT_API void waft_wasi_free(waft_wasi *wasi);
 
 /* Resolves the WASI imports of `module` for instantiation in the wasi's store. `imports`

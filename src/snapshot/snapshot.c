@@ -357,6 +357,20 @@ WAFT_API waft_result waft_store_add_state(waft_store *store, const char *name, u
     return WAFT_OK;
 }
 
+WAFT_API void waft_store_remove_state(waft_store *store, const char *name, void *ctx)
+{
+    if (!store || !name)
+        return;
+    for (uint32_t i = 0; i < store->nexts; i++) {
+        if (strcmp(store->exts[i].name, name) == 0 && store->exts[i].ctx == ctx) {
+            memmove(&store->exts[i], &store->exts[i + 1],
+                    (store->nexts - i - 1) * sizeof *store->exts);
+            store->nexts--;
+            return;
+        }
+    }
+}
+
 /* ==== Image lifetime ==== */
 
 static waft_image *image_new(waft_engine *engine)

@@ -123,7 +123,8 @@ fi
 if stale "$out/host_interrupt" "$here/host_interrupt.c" "$lib" "$root/src/wasi/wasi.h"; then
     ${CC:-cc} -std=c11 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra "${host_flags[@]}" \
         -I"$root/include" -I"$root/src" -o "$out/host_interrupt" "$here/host_interrupt.c" \
-        "$lib" -lm -pthread 2>"$out/host_interrupt.log" ||
+        "$lib" -lm -pthread $(nm "$lib" 2>/dev/null | grep -q ' U ZSTD_' && echo -lzstd) \
+        2>"$out/host_interrupt.log" ||
         build_errors+=("host_interrupt: $(head -3 "$out/host_interrupt.log")")
 fi
 if ((${#build_errors[@]} > 0)); then
