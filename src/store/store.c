@@ -8,6 +8,7 @@
     !defined(WAFT_NO_MMAP)
 #include <sys/mman.h>
 #define STORE_MMAP 1
+#define STORE_HUGE_MIN ((uint64_t)32 << 20) /* memories from this size use huge pages */
 #else
 #define STORE_MMAP 0
 #endif
@@ -24,8 +25,13 @@ waft_result store_new(waft_engine *engine, waft_store **out)
     s->alloc = a;
     s->stack_slots = engine->config.max_stack_slots;
     s->max_frames = engine->config.max_call_depth;
-    s->stack = base_malloc(a, (size_t)s->stack_slots * sizeof *s->stack);
-    s->frames = base_malloc(a, (size_t)s->max_frames * sizeof *s->frames);
+    /* base_calloc's overflow check without its zeroing: on a 32-bit host a large
+     * configured limit must fail here, not wrap to a small block */
+    size_t nslots = s->stack_slots, nframes = s->max_frames; /* size_t: no type-limits noise */
+    if (nslots <= SIZE_MAX / sizeof *s->stack)
+        s->stack = base_malloc(a, nslots * sizeof *s->stack);
+    if (nframes <= SIZE_MAX / sizeof *s->frames)
+        s->frames = base_malloc(a, nframes * sizeof *s->frames);
     if (!s->stack || !s->frames) {
         store_free(s);
         return WAFT_ERR_NOMEM;
@@ -213,6 +219,12 @@ static bool mem_extend(waft_store *s, store_memory *m, uint64_t bytes)
             s->alloc->used -= (size_t)(bytes - m->size);
             return false;
         }
+#if defined(MADV_HUGEPAGE)
+        /* huge pages pay off for big memories (far fewer page faults); small ones would
+         * only grow the resident size */
+        if (bytes >= STORE_HUGE_MIN && m->size < STORE_HUGE_MIN)
+            madvise(m->data, m->reserved, MADV_HUGEPAGE);
+#endif
         m->size = bytes;
         return true;
     }
@@ -236,9 +248,6 @@ static bool mem_create(waft_store *s, store_memory *m, uint32_t min)
         void *p = mmap(NULL, (size_t)max_bytes, PROT_NONE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p != MAP_FAILED) {
-#if defined(MADV_HUGEPAGE)
-            madvise(p, (size_t)max_bytes, MADV_HUGEPAGE);
-#endif
             m->data = p;
             m->reserved = (size_t)max_bytes;
         }
