@@ -34,29 +34,29 @@ extern "C" {
 /* ==== Results ==== */
 
 /* One list of results; 0 is success. X(name, text). */
-#define WAFT_RESULT_LIST(X)                                                                        \
-    X(WAFT_OK, "ok")                                                                               \
-    X(WAFT_TRAPPED, "trapped")                                                                     \
-    X(WAFT_SUSPENDED, "suspended")                                                                 \
-    X(WAFT_EXITED, "exited")                                                                       \
-    X(WAFT_ERR_INVALID_ARG, "invalid argument")                                                    \
-    X(WAFT_ERR_NOMEM, "out of memory")                                                             \
-    X(WAFT_ERR_MALFORMED, "malformed module")                                                      \
-    X(WAFT_ERR_INVALID, "invalid module")                                                          \
-    X(WAFT_ERR_LINK, "link error")                                                                 \
-    X(WAFT_ERR_LIMIT, "implementation limit exceeded")                                             \
-    X(WAFT_ERR_NOT_FOUND, "not found")                                                             \
-    X(WAFT_ERR_STATE, "operation not allowed in this state")                                       \
-    X(WAFT_ERR_IO, "i/o error")                                                                    \
-    X(WAFT_ERR_IMAGE, "bad image")                                                                 \
-    X(WAFT_ERR_RESTORE, "cannot restore")                                                          \
+#define WAFT_RESULT_LIST(X)                                  \
+    X(WAFT_OK, "ok")                                         \
+    X(WAFT_TRAPPED, "trapped")                               \
+    X(WAFT_SUSPENDED, "suspended")                           \
+    X(WAFT_EXITED, "exited")                                 \
+    X(WAFT_ERR_INVALID_ARG, "invalid argument")              \
+    X(WAFT_ERR_NOMEM, "out of memory")                       \
+    X(WAFT_ERR_MALFORMED, "malformed module")                \
+    X(WAFT_ERR_INVALID, "invalid module")                    \
+    X(WAFT_ERR_LINK, "link error")                           \
+    X(WAFT_ERR_LIMIT, "implementation limit exceeded")       \
+    X(WAFT_ERR_NOT_FOUND, "not found")                       \
+    X(WAFT_ERR_STATE, "operation not allowed in this state") \
+    X(WAFT_ERR_IO, "i/o error")                              \
+    X(WAFT_ERR_IMAGE, "bad image")                           \
+    X(WAFT_ERR_RESTORE, "cannot restore")                    \
     X(WAFT_ERR_UNSUPPORTED, "unsupported")
 
 typedef enum waft_result {
 #define WAFT_X_ENUM(name, text) name,
     WAFT_RESULT_LIST(WAFT_X_ENUM)
 #undef WAFT_X_ENUM
-        WAFT_RESULT_COUNT_
+    WAFT_RESULT_COUNT_
 } waft_result;
 
 /* Static text for a result code; never NULL. */
@@ -162,8 +162,8 @@ WAFT_API waft_result waft_module_new(waft_engine *engine, const uint8_t *bytes, 
 /* Like waft_module_new but stops after decoding the sections (no validation, nothing to
  * instantiate). Function bodies are only read by the validator, so a byte-level fault inside
  * a body (bad LEB, unknown opcode) is reported by waft_module_new, not here. */
-WAFT_API waft_result waft_module_decode_only(waft_engine *engine, const uint8_t *bytes,
-                                             size_t len, waft_error *out_err);
+WAFT_API waft_result waft_module_decode_only(waft_engine *engine, const uint8_t *bytes, size_t len,
+                                             waft_error *out_err);
 WAFT_API void waft_module_free(waft_module *module);
 
 /* Imports and exports, in module order. Names are (pointer, length), may contain any byte
@@ -264,15 +264,14 @@ WAFT_API waft_result waft_instance_new(waft_store *store, const waft_module *mod
                                        waft_instance **out_instance, waft_error *out_err);
 
 /* Looks up an export by name (byte-wise, `len` bytes). */
-WAFT_API waft_result waft_instance_export(const waft_instance *inst, const char *name,
-                                          size_t len, waft_extern *out);
+WAFT_API waft_result waft_instance_export(const waft_instance *inst, const char *name, size_t len,
+                                          waft_extern *out);
 /* Memory 0 of the instance, if any. */
 WAFT_API waft_result waft_instance_memory(const waft_instance *inst, waft_extern *out);
 
 /* ==== Functions, globals, memories, tables ==== */
 
-WAFT_API waft_result waft_func_type(const waft_store *store, waft_extern func,
-                                    waft_functype *out);
+WAFT_API waft_result waft_func_type(const waft_store *store, waft_extern func, waft_functype *out);
 /* The funcref value that designates `func` (for tables and arguments). */
 WAFT_API waft_ref waft_func_ref(const waft_store *store, waft_extern func);
 
@@ -283,8 +282,7 @@ WAFT_API waft_ref waft_func_ref(const waft_store *store, waft_extern func);
 WAFT_API waft_result waft_func_call(waft_store *store, waft_extern func, const waft_val *args,
                                     uint32_t nargs, waft_val *results, uint32_t nresults);
 
-WAFT_API waft_result waft_global_get(const waft_store *store, waft_extern global,
-                                     waft_val *out);
+WAFT_API waft_result waft_global_get(const waft_store *store, waft_extern global, waft_val *out);
 WAFT_API waft_result waft_global_set(waft_store *store, waft_extern global, waft_val value);
 
 /* Memory data and size in bytes. The pointer is valid until the memory grows. */

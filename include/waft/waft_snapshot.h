@@ -66,10 +66,10 @@ WAFT_API void waft_store_remove_state(waft_store *store, const char *name, void 
 /* ==== Saving ==== */
 
 typedef struct waft_image_options {
-    int omit_module;  /* 1: store only the module's hash (restore then needs the module) */
-    int compress;     /* 1: zstd-compress records (if built with zstd) */
-    int level;        /* zstd level; 0 = 1 */
-    int no_sync;      /* 1: skip the fsyncs of waft_image_save (benchmarks, scratch files) */
+    int omit_module; /* 1: store only the module's hash (restore then needs the module) */
+    int compress;    /* 1: zstd-compress records (if built with zstd) */
+    int level;       /* zstd level; 0 = 1 */
+    int no_sync;     /* 1: skip the fsyncs of waft_image_save (benchmarks, scratch files) */
 } waft_image_options;
 
 /* Encodes the state of `instance` into a new malloc()ed buffer. */
@@ -89,8 +89,8 @@ typedef struct waft_image waft_image;
 /* Parses and checks an image (structure, checksums, lengths). The bytes are copied. */
 WAFT_API waft_result waft_image_decode(waft_engine *engine, const uint8_t *bytes, size_t len,
                                        waft_image **out_image, waft_error *out_err);
-WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path,
-                                     waft_image **out_image, waft_error *out_err);
+WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path, waft_image **out_image,
+                                     waft_error *out_err);
 WAFT_API void waft_image_free(waft_image *image);
 
 /* The embedded module bytes (NULL if the image has only the hash). */
@@ -120,7 +120,7 @@ typedef struct waft_image_info {
     uint32_t ntables;
     uint32_t nglobals;
     uint32_t nframes;
-    uint64_t fuel;  /* UINT64_MAX: not counting */
+    uint64_t fuel; /* UINT64_MAX: not counting */
     uint64_t steps;
     uint32_t nextensions;
     uint64_t image_size;

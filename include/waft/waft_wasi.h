@@ -49,8 +49,8 @@ typedef struct waft_wasi_preopen {
     0x1u /* never use openat2(2): always walk paths component by \
             component (for tests of the portable sandbox) */
 
-#define WAFT_WASI_TRUST_IMAGE_DIRS                                                \
-    0x2u /* at restore, reopen the preopened directories at the host paths the image \
+#define WAFT_WASI_TRUST_IMAGE_DIRS                                                    \
+    0x2u /* at restore, reopen the preopened directories at the host paths the image  \
             names when none are configured (only for images you trust: an image could \
             otherwise pick its own sandbox) */
 

@@ -8,10 +8,10 @@
 
 #include <stdio.h>
 
-#define WAFT_API_CHECK(cond)                                                                       \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            return WAFT_ERR_INVALID_ARG;                                                           \
+#define WAFT_API_CHECK(cond)             \
+    do {                                 \
+        if (!(cond))                     \
+            return WAFT_ERR_INVALID_ARG; \
     } while (0)
 
 static const char *const result_texts[] = {
@@ -340,10 +340,18 @@ WAFT_API waft_result waft_instance_export(const waft_instance *inst, const char 
             continue;
         out->kind = (waft_extern_kind)e->kind;
         switch (e->kind) {
-        case WAFT_EXTERN_FUNC: out->index = inst->func_ids[e->index]; break;
-        case WAFT_EXTERN_TABLE: out->index = inst->table_ids[e->index]; break;
-        case WAFT_EXTERN_MEMORY: out->index = inst->memory_ids[e->index]; break;
-        default: out->index = inst->global_ids[e->index]; break;
+        case WAFT_EXTERN_FUNC:
+            out->index = inst->func_ids[e->index];
+            break;
+        case WAFT_EXTERN_TABLE:
+            out->index = inst->table_ids[e->index];
+            break;
+        case WAFT_EXTERN_MEMORY:
+            out->index = inst->memory_ids[e->index];
+            break;
+        default:
+            out->index = inst->global_ids[e->index];
+            break;
         }
         return WAFT_OK;
     }
@@ -362,7 +370,8 @@ WAFT_API waft_result waft_instance_memory(const waft_instance *inst, waft_extern
 
 /* ==== Functions ==== */
 
-#define CHECK_FUNC(s, f) WAFT_API_CHECK((s) && (f).kind == WAFT_EXTERN_FUNC && (f).index < (s)->nfuncs)
+#define CHECK_FUNC(s, f) \
+    WAFT_API_CHECK((s) && (f).kind == WAFT_EXTERN_FUNC && (f).index < (s)->nfuncs)
 
 WAFT_API waft_result waft_func_type(const waft_store *store, waft_extern func, waft_functype *out)
 {
@@ -407,8 +416,7 @@ static waft_result finish_call(waft_store *s, uint32_t func, waft_result r, waft
         return r;
     const dec_functype *t = s->funcs[func]->type;
     for (uint32_t i = 0; i < t->nresults && i < nresults; i++)
-        val_out((waft_valtype)t->types[t->nparams + i], s->stack[s->result_slot + i],
-                &results[i]);
+        val_out((waft_valtype)t->types[t->nparams + i], s->stack[s->result_slot + i], &results[i]);
     return WAFT_OK;
 }
 
@@ -536,8 +544,7 @@ WAFT_API waft_result waft_memory_grow(waft_store *store, waft_extern memory, uin
     return WAFT_OK;
 }
 
-WAFT_API waft_result waft_table_size(const waft_store *store, waft_extern table,
-                                     uint32_t *out_size)
+WAFT_API waft_result waft_table_size(const waft_store *store, waft_extern table, uint32_t *out_size)
 {
     CHECK_KIND(store, table, WAFT_EXTERN_TABLE, ntables);
     WAFT_API_CHECK(out_size);

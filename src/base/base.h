@@ -28,9 +28,9 @@
 #endif
 
 #if defined(__GNUC__)
-#define WAFT_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define WAFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define WAFT_NOINLINE    __attribute__((noinline))
+#define WAFT_LIKELY(x)     __builtin_expect(!!(x), 1)
+#define WAFT_UNLIKELY(x)   __builtin_expect(!!(x), 0)
+#define WAFT_NOINLINE      __attribute__((noinline))
 #define WAFT_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define WAFT_LIKELY(x)   (x)
@@ -108,8 +108,7 @@ static inline uint32_t base_load32(const uint8_t *p)
     memcpy(&v, p, 4);
     return v;
 #else
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 #endif
 }
 static inline uint64_t base_load64(const uint8_t *p)

@@ -227,8 +227,7 @@ bool codec_charge(base_codec *c, uint64_t n)
     if (c->writing || c->failed)
         return !c->failed;
     if (n > c->alloc_budget) {
-        codec_fail(c, "image asks for %llu bytes, more than allowed",
-                   (unsigned long long)n);
+        codec_fail(c, "image asks for %llu bytes, more than allowed", (unsigned long long)n);
         return false;
     }
     c->alloc_budget -= (size_t)n;

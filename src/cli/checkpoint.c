@@ -591,8 +591,8 @@ int cli_checkpoint_main(int argc, char **argv)
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        fprintf(stderr, "waft: checkpoint: process %ld is not a waft run of this user (%s)\n",
-                pid, a.sun_path);
+        fprintf(stderr, "waft: checkpoint: process %ld is not a waft run of this user (%s)\n", pid,
+                a.sun_path);
         if (fd >= 0)
             close(fd);
         return CLI_EXIT_ERROR;

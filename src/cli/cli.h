@@ -139,15 +139,15 @@ cli_host cli_wasi_host(waft_wasi *wasi);
 /* ==== Checkpoints (checkpoint.c) ==== */
 
 typedef struct cli_ckpt_options {
-    const char *image;      /* --image FILE: where checkpoints go */
-    uint64_t at_step;       /* --checkpoint-at-step N (0: none) */
-    int signal;             /* --checkpoint-signal SIG (0: none) */
-    double every;           /* --checkpoint-every SECONDS (0: none) */
-    int leave_running;      /* --leave-running */
-    int compress;           /* --compress */
-    int use_fuel;           /* --fuel N */
+    const char *image; /* --image FILE: where checkpoints go */
+    uint64_t at_step;  /* --checkpoint-at-step N (0: none) */
+    int signal;        /* --checkpoint-signal SIG (0: none) */
+    double every;      /* --checkpoint-every SECONDS (0: none) */
+    int leave_running; /* --leave-running */
+    int compress;      /* --compress */
+    int use_fuel;      /* --fuel N */
     uint64_t fuel;
-    int count_steps;        /* --count-steps: report the instructions executed at the end */
+    int count_steps; /* --count-steps: report the instructions executed at the end */
 } cli_ckpt_options;
 
 /* Takes argv[*i] if it is a checkpoint option (or --fuel); like cli_wasi_option. */

@@ -161,8 +161,8 @@ static int info(const char *path, int json)
         fprintf(o, ", %llu bytes, %s\n", (unsigned long long)in.module_size,
                 in.module_embedded ? "embedded" : "not embedded");
         fprintf(o, "memory     %u memor%s, %llu bytes, %llu stored (zero pages omitted)\n",
-                in.nmemories, in.nmemories == 1 ? "y" : "ies",
-                (unsigned long long)in.memory_bytes, (unsigned long long)in.memory_bytes_stored);
+                in.nmemories, in.nmemories == 1 ? "y" : "ies", (unsigned long long)in.memory_bytes,
+                (unsigned long long)in.memory_bytes_stored);
         fprintf(o, "tables     %u\nglobals    %u\n", in.ntables, in.nglobals);
         if (in.fuel == UINT64_MAX)
             fprintf(o, "fuel       not counting (%llu steps counted)\n",
@@ -197,8 +197,7 @@ static int info(const char *path, int json)
     return CLI_EXIT_OK;
 }
 
-static waft_result inert_host(waft_call *call, const uint64_t *args, uint64_t *results,
-                              void *env)
+static waft_result inert_host(waft_call *call, const uint64_t *args, uint64_t *results, void *env)
 {
     (void)args;
     (void)results;
@@ -316,8 +315,7 @@ int cli_image_main(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0 && strcmp(sub, "info") == 0) {
             json = 1;
-        } else if (strcmp(argv[i], "--module") == 0 && i + 1 < argc &&
-                   strcmp(sub, "check") == 0) {
+        } else if (strcmp(argv[i], "--module") == 0 && i + 1 < argc && strcmp(sub, "check") == 0) {
             module = argv[++i];
         } else if (argv[i][0] == '-' || file) {
             fprintf(stderr, "waft: image %s: unexpected argument '%s' (see 'waft image --help')\n",

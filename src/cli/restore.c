@@ -128,7 +128,7 @@ int cli_restore_main(int argc, char **argv)
         }
     }
     if (!image_path) {
-    usage:
+usage:
         fputs("waft: restore: expected IMAGE and valid options (see 'waft restore --help')\n",
               stderr);
         cli_wasi_options_free(&wo);
@@ -197,15 +197,15 @@ int cli_restore_main(int argc, char **argv)
     r = cli_link(store, module, &host, 1, &imports, &missing, &err);
     if (r != WAFT_OK) {
         if (r == WAFT_ERR_NOT_FOUND)
-            fprintf(stderr, "waft: %s: import %u of the module cannot be satisfied\n",
-                    image_path, missing);
+            fprintf(stderr, "waft: %s: import %u of the module cannot be satisfied\n", image_path,
+                    missing);
         else
             cli_report_error(image_path, r, &err);
         goto done;
     }
     waft_instance *instance;
-    r = waft_image_restore(img, store, module, imports, waft_module_import_count(module),
-                           &instance, &err);
+    r = waft_image_restore(img, store, module, imports, waft_module_import_count(module), &instance,
+                           &err);
     if (r != WAFT_OK) {
         cli_report_error(image_path, r, &err);
         goto done;

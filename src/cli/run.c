@@ -18,11 +18,11 @@
 /* ==== Options ==== */
 
 typedef struct run_options {
-    const char *invoke; /* --invoke NAME, or NULL to run _start */
+    const char *invoke;    /* --invoke NAME, or NULL to run _start */
     cli_ckpt_options ckpt; /* --fuel, --image, --checkpoint-*, --leave-running */
-    waft_config config; /* --max-call-depth, --max-stack-slots */
-    const char *path;   /* MODULE.wasm, or "-" for standard input */
-    int nargs;          /* ARGS after the module */
+    waft_config config;    /* --max-call-depth, --max-stack-slots */
+    const char *path;      /* MODULE.wasm, or "-" for standard input */
+    int nargs;             /* ARGS after the module */
     char **args;
     cli_wasi_options wasi; /* --dir, --env, --tcplisten */
 } run_options;
@@ -309,7 +309,7 @@ static int parse_args(const run_options *o, const waft_functype *type, waft_val 
 
 /* Turns the outcome of a call (or of instantiation) into output and an exit status. */
 int cli_finish(const char *path, waft_store *store, waft_result r, const waft_val *results,
-                  uint32_t nresults)
+               uint32_t nresults)
 {
     switch (r) {
     case WAFT_OK:

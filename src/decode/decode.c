@@ -17,9 +17,9 @@ typedef struct dec_ctx {
     const char *section;
 } dec_ctx;
 
-static const char *const section_names[] = { "custom", "type",    "import", "function", "table",
-                                             "memory", "global",  "export", "start",    "element",
-                                             "code",   "data",    "data count" };
+static const char *const section_names[] = { "custom", "type",   "import",    "function", "table",
+                                             "memory", "global", "export",    "start",    "element",
+                                             "code",   "data",   "data count" };
 
 /* Records the first failure; the reader's position gives the offset. */
 static void fail_at(dec_ctx *c, waft_result code, size_t offset, const char *why)
@@ -174,8 +174,12 @@ static void read_const_expr(dec_ctx *c, uint32_t *off, uint32_t *len)
         case 0xD0: /* ref.null t */
             base_read_u8(&c->r);
             break;
-        case 0x6A: case 0x6B: case 0x6C: /* i32 add/sub/mul (extended-const) */
-        case 0x7C: case 0x7D: case 0x7E:
+        case 0x6A:
+        case 0x6B:
+        case 0x6C: /* i32 add/sub/mul (extended-const) */
+        case 0x7C:
+        case 0x7D:
+        case 0x7E:
             break;
         default:
             /* Not a constant instruction: the validator reports it. Skip to the next end so
@@ -673,7 +677,8 @@ waft_result dec_module(waft_engine *engine, base_alloc *alloc, const uint8_t *by
         const uint8_t *end = c.r.p + size;
         if (id != 0) {
             if (section_rank(id) <= last_rank) {
-                fail_at(&c, WAFT_ERR_MALFORMED, sec_start_off, "unexpected content after last section (duplicate or out of order)");
+                fail_at(&c, WAFT_ERR_MALFORMED, sec_start_off,
+                        "unexpected content after last section (duplicate or out of order)");
                 break;
             }
             last_rank = section_rank(id);
@@ -690,18 +695,43 @@ waft_result dec_module(waft_engine *engine, base_alloc *alloc, const uint8_t *by
             c.r.p = end;
             break;
         }
-        case 1: sec_type(&c); break;
-        case 2: sec_import(&c); break;
-        case 3: sec_function(&c); seen_function = true; break;
-        case 4: sec_table(&c); break;
-        case 5: sec_memory(&c); break;
-        case 6: sec_global(&c); break;
-        case 7: sec_export(&c); break;
-        case 8: sec_start(&c); break;
-        case 9: sec_element(&c); break;
-        case 10: sec_code(&c); break;
-        case 11: sec_data(&c); break;
-        case 12: sec_data_count(&c); break;
+        case 1:
+            sec_type(&c);
+            break;
+        case 2:
+            sec_import(&c);
+            break;
+        case 3:
+            sec_function(&c);
+            seen_function = true;
+            break;
+        case 4:
+            sec_table(&c);
+            break;
+        case 5:
+            sec_memory(&c);
+            break;
+        case 6:
+            sec_global(&c);
+            break;
+        case 7:
+            sec_export(&c);
+            break;
+        case 8:
+            sec_start(&c);
+            break;
+        case 9:
+            sec_element(&c);
+            break;
+        case 10:
+            sec_code(&c);
+            break;
+        case 11:
+            sec_data(&c);
+            break;
+        case 12:
+            sec_data_count(&c);
+            break;
         }
         if (ok(&c) && c.r.p != end)
             fail(&c, "section size mismatch");

@@ -17,16 +17,16 @@
 #include "base/base.h"
 
 /* Limits of this implementation (spec allows more; we reject with WAFT_ERR_LIMIT). */
-#define DEC_MAX_PARAMS   1000u
-#define DEC_MAX_LOCALS   50000u
-#define DEC_MAX_FUNCS    1000000u
-#define DEC_MAX_TABLE    10000000u
-#define DEC_MAX_PAGES    65536u
+#define DEC_MAX_PARAMS 1000u
+#define DEC_MAX_LOCALS 50000u
+#define DEC_MAX_FUNCS  1000000u
+#define DEC_MAX_TABLE  10000000u
+#define DEC_MAX_PAGES  65536u
 
 typedef struct dec_functype {
     uint32_t nparams;
     uint32_t nresults;
-    uint8_t *types; /* nparams params then nresults results (waft_valtype bytes) */
+    uint8_t *types;          /* nparams params then nresults results (waft_valtype bytes) */
     waft_valtype *api_types; /* the same as waft_valtype values, for the public API */
 } dec_functype;
 
@@ -66,7 +66,11 @@ typedef struct dec_export {
     uint32_t off; /* byte offset of the entry (for errors) */
 } dec_export;
 
-enum { DEC_SEG_ACTIVE = 0, DEC_SEG_PASSIVE = 1, DEC_SEG_DECLARATIVE = 2 };
+enum {
+    DEC_SEG_ACTIVE = 0,
+    DEC_SEG_PASSIVE = 1,
+    DEC_SEG_DECLARATIVE = 2
+};
 
 typedef struct dec_elem {
     uint8_t mode;
@@ -75,9 +79,9 @@ typedef struct dec_elem {
     uint32_t offset_off; /* active only: offset constant expression */
     uint32_t offset_len;
     uint32_t count;
-    bool exprs;          /* false: `funcs` holds function indices; true: `expr_off` ranges */
-    uint32_t *funcs;     /* count indices (when !exprs) */
-    uint32_t *expr_off;  /* count (offset, length) pairs, 2*count entries (when exprs) */
+    bool exprs;         /* false: `funcs` holds function indices; true: `expr_off` ranges */
+    uint32_t *funcs;    /* count indices (when !exprs) */
+    uint32_t *expr_off; /* count (offset, length) pairs, 2*count entries (when exprs) */
 } dec_elem;
 
 typedef struct dec_data {
@@ -145,8 +149,8 @@ struct waft_module {
     uint32_t ndatas;
     dec_data *datas;
 
-    dec_code *codes; /* nfuncs - nfunc_imports entries */
-    uint32_t *func_type_off; /* byte offset of each function's type index (for errors) */
+    dec_code *codes;          /* nfuncs - nfunc_imports entries */
+    uint32_t *func_type_off;  /* byte offset of each function's type index (for errors) */
     uint32_t section_off[13]; /* start of each section's contents, 0 if absent */
 
     uint32_t nnames;
@@ -179,8 +183,7 @@ static inline bool dec_is_reftype(uint8_t t)
 
 static inline bool dec_is_valtype(uint8_t t)
 {
-    return t == WAFT_I32 || t == WAFT_I64 || t == WAFT_F32 || t == WAFT_F64 ||
-           dec_is_reftype(t);
+    return t == WAFT_I32 || t == WAFT_I64 || t == WAFT_F32 || t == WAFT_F64 || dec_is_reftype(t);
 }
 
 #endif

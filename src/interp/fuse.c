@@ -86,13 +86,39 @@ static uint32_t binop_ll(uint32_t op)
 #define F(base)     \
     case OP_##base: \
         return OP_##base##_LL;
+        /* clang-format off */
         F(I32_ADD)
-        F(I32_SUB) F(I32_MUL) F(I32_AND) F(I32_OR) F(I32_XOR) F(I32_SHL) F(I32_SHR_S) F(I32_SHR_U)
-            F(I32_EQ) F(I32_NE) F(I32_LT_S) F(I32_LT_U) F(I32_GT_S) F(I32_GT_U) F(I32_LE_S)
-                F(I32_LE_U) F(I32_GE_S) F(I32_GE_U) F(I64_ADD) F(I64_SUB) F(I64_MUL) F(I64_AND)
-                    F(I64_OR) F(I64_XOR) F(I64_SHL) F(I64_SHR_S) F(I64_SHR_U)
+        F(I32_SUB)
+        F(I32_MUL)
+        F(I32_AND)
+        F(I32_OR)
+        F(I32_XOR)
+        F(I32_SHL)
+        F(I32_SHR_S)
+        F(I32_SHR_U)
+        F(I32_EQ)
+        F(I32_NE)
+        F(I32_LT_S)
+        F(I32_LT_U)
+        F(I32_GT_S)
+        F(I32_GT_U)
+        F(I32_LE_S)
+        F(I32_LE_U)
+        F(I32_GE_S)
+        F(I32_GE_U)
+        F(I64_ADD)
+        F(I64_SUB)
+        F(I64_MUL)
+        F(I64_AND)
+        F(I64_OR)
+        F(I64_XOR)
+        F(I64_SHL)
+        F(I64_SHR_S)
+        F(I64_SHR_U)
+        /* clang-format on */
 #undef F
-                        default : return 0;
+    default:
+        return 0;
     }
 }
 
@@ -108,11 +134,21 @@ static uint32_t cmp_br(uint32_t op)
 #define F(base)     \
     case OP_##base: \
         return OP_BR_IF_##base;
+        /* clang-format off */
         F(I32_EQ)
-        F(I32_NE) F(I32_LT_S) F(I32_LT_U) F(I32_GT_S) F(I32_GT_U) F(I32_LE_S) F(I32_LE_U)
-            F(I32_GE_S) F(I32_GE_U)
+        F(I32_NE)
+        F(I32_LT_S)
+        F(I32_LT_U)
+        F(I32_GT_S)
+        F(I32_GT_U)
+        F(I32_LE_S)
+        F(I32_LE_U)
+        F(I32_GE_S)
+        F(I32_GE_U)
+        /* clang-format on */
 #undef F
-                default : return 0;
+    default:
+        return 0;
     }
 }
 

@@ -263,9 +263,14 @@ static inline double u64_to_f64(uint64_t a)
 static double trunc_source(icode_op op, uint64_t v)
 {
     switch (op) {
-    case OP_I32_TRUNC_F32_S: case OP_I32_TRUNC_F32_U: case OP_I64_TRUNC_F32_S:
-    case OP_I64_TRUNC_F32_U: case OP_I32_TRUNC_SAT_F32_S: case OP_I32_TRUNC_SAT_F32_U:
-    case OP_I64_TRUNC_SAT_F32_S: case OP_I64_TRUNC_SAT_F32_U:
+    case OP_I32_TRUNC_F32_S:
+    case OP_I32_TRUNC_F32_U:
+    case OP_I64_TRUNC_F32_S:
+    case OP_I64_TRUNC_F32_U:
+    case OP_I32_TRUNC_SAT_F32_S:
+    case OP_I32_TRUNC_SAT_F32_U:
+    case OP_I64_TRUNC_SAT_F32_S:
+    case OP_I64_TRUNC_SAT_F32_U:
         return (double)f32_of(v);
     default:
         return f64_of(v);
@@ -276,21 +281,27 @@ static double trunc_source(icode_op op, uint64_t v)
 static void trunc_bounds(icode_op op, double *lo, double *hi, bool *is64, bool *is_signed)
 {
     switch (op) {
-    case OP_I32_TRUNC_F32_S: case OP_I32_TRUNC_F64_S: case OP_I32_TRUNC_SAT_F32_S:
+    case OP_I32_TRUNC_F32_S:
+    case OP_I32_TRUNC_F64_S:
+    case OP_I32_TRUNC_SAT_F32_S:
     case OP_I32_TRUNC_SAT_F64_S:
         *lo = -2147483649.0;
         *hi = 2147483648.0;
         *is64 = false;
         *is_signed = true;
         break;
-    case OP_I32_TRUNC_F32_U: case OP_I32_TRUNC_F64_U: case OP_I32_TRUNC_SAT_F32_U:
+    case OP_I32_TRUNC_F32_U:
+    case OP_I32_TRUNC_F64_U:
+    case OP_I32_TRUNC_SAT_F32_U:
     case OP_I32_TRUNC_SAT_F64_U:
         *lo = -1.0;
         *hi = 4294967296.0;
         *is64 = false;
         *is_signed = false;
         break;
-    case OP_I64_TRUNC_F32_S: case OP_I64_TRUNC_F64_S: case OP_I64_TRUNC_SAT_F32_S:
+    case OP_I64_TRUNC_F32_S:
+    case OP_I64_TRUNC_F64_S:
+    case OP_I64_TRUNC_SAT_F32_S:
     case OP_I64_TRUNC_SAT_F64_S:
         *lo = -9223372036854777856.0; /* next double below -2^63 */
         *hi = 9223372036854775808.0;
@@ -497,8 +508,8 @@ waft_result interp_call(waft_store *s, uint32_t func, const uint64_t *args)
         if (r == WAFT_OK) {
             const uint8_t *rt = f->type->types + np;
             for (uint32_t k = 0; k < nr; k++)
-                s->stack[sp0 + k] = rt[k] == WAFT_I32 || rt[k] == WAFT_F32 ? (uint32_t)res[k]
-                                                                           : res[k];
+                s->stack[sp0 + k] =
+                    rt[k] == WAFT_I32 || rt[k] == WAFT_F32 ? (uint32_t)res[k] : res[k];
             s->result_slot = sp0;
         } else if (r == WAFT_SUSPENDED) {
             r = WAFT_ERR_STATE; /* nothing to resume: no wasm frame */

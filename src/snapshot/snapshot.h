@@ -48,8 +48,8 @@ typedef struct snap_global {
 } snap_global;
 
 typedef struct snap_frame {
-    uint32_t func;    /* module function index */
-    uint32_t offset;  /* byte offset in the module: next instruction, or (callers) the call */
+    uint32_t func;   /* module function index */
+    uint32_t offset; /* byte offset in the module: next instruction, or (callers) the call */
     uint32_t nlocals;
     uint32_t nvalues;
     uint64_t *slots; /* nlocals locals, then nvalues operand values; funcrefs encoded */
@@ -93,7 +93,7 @@ struct waft_image {
 
     uint8_t **owned; /* buffers the spans point into (input copy, decompressed records) */
     uint32_t nowned, cap_owned;
-    void *map;       /* the image file, mapped read-only (waft_image_load), or NULL */
+    void *map; /* the image file, mapped read-only (waft_image_load), or NULL */
     size_t map_len;
 };
 

@@ -4,10 +4,9 @@
 
 #include <stdio.h>
 
-#if (defined(__unix__) || defined(__APPLE__)) && UINTPTR_MAX > 0xffffffffu && \
-    !defined(WAFT_NO_MMAP)
+#if (defined(__unix__) || defined(__APPLE__)) && UINTPTR_MAX > 0xffffffffu && !defined(WAFT_NO_MMAP)
 #include <sys/mman.h>
-#define STORE_MMAP 1
+#define STORE_MMAP     1
 #define STORE_HUGE_MIN ((uint64_t)32 << 20) /* memories from this size use huge pages */
 #else
 #define STORE_MMAP 0
@@ -147,7 +146,8 @@ waft_result store_add_host_func(waft_store *s, const waft_functype *type, waft_h
                                 void *env, uint32_t *out)
 {
     for (uint32_t i = 0; i < type->nparams + type->nresults; i++) {
-        uint8_t t = (uint8_t)(i < type->nparams ? type->params[i] : type->results[i - type->nparams]);
+        uint8_t t =
+            (uint8_t)(i < type->nparams ? type->params[i] : type->results[i - type->nparams]);
         if (!dec_is_valtype(t))
             return WAFT_ERR_INVALID_ARG;
     }
@@ -308,8 +308,7 @@ waft_result store_memory_reset(waft_store *s, store_memory *m, uint32_t pages)
     return WAFT_OK;
 }
 
-waft_result store_add_memory(waft_store *s, uint32_t min, uint32_t max, bool has_max,
-                             uint32_t *out)
+waft_result store_add_memory(waft_store *s, uint32_t min, uint32_t max, bool has_max, uint32_t *out)
 {
     if (min > DEC_MAX_PAGES || (has_max && (max > DEC_MAX_PAGES || max < min)))
         return WAFT_ERR_INVALID_ARG;
@@ -475,22 +474,31 @@ static uint64_t eval_const(const waft_instance *inst, uint32_t off)
     base_reader_init(&r, m->bytes, m->bytes + off, m->bytes + m->len);
     uint8_t op = base_read_u8(&r);
     switch (op) {
-    case 0x41: return (uint32_t)base_read_s32(&r);
-    case 0x42: return (uint64_t)base_read_s64(&r);
-    case 0x43: return base_read_fixed32(&r);
-    case 0x44: return base_read_fixed64(&r);
-    case 0xD0: return 0;
-    case 0xD2: return (uint64_t)inst->funcs[base_read_u32(&r)]->self + 1;
-    case 0x23: return inst->globals[base_read_u32(&r)]->value;
-    default: WAFT_ASSERT(!"unvalidated constant expression"); return 0;
+    case 0x41:
+        return (uint32_t)base_read_s32(&r);
+    case 0x42:
+        return (uint64_t)base_read_s64(&r);
+    case 0x43:
+        return base_read_fixed32(&r);
+    case 0x44:
+        return base_read_fixed64(&r);
+    case 0xD0:
+        return 0;
+    case 0xD2:
+        return (uint64_t)inst->funcs[base_read_u32(&r)]->self + 1;
+    case 0x23:
+        return inst->globals[base_read_u32(&r)]->value;
+    default:
+        WAFT_ASSERT(!"unvalidated constant expression");
+        return 0;
     }
 }
 
-#define ALLOC_ARRAY(p, n)                                                                          \
-    do {                                                                                           \
-        (p) = base_calloc(s->alloc, (n) ? (n) : 1, sizeof *(p));                                   \
-        if (!(p))                                                                                  \
-            goto nomem;                                                                            \
+#define ALLOC_ARRAY(p, n)                                        \
+    do {                                                         \
+        (p) = base_calloc(s->alloc, (n) ? (n) : 1, sizeof *(p)); \
+        if (!(p))                                                \
+            goto nomem;                                          \
     } while (0)
 
 waft_result store_instantiate(waft_store *s, const waft_module *m, const waft_extern *imports,
@@ -502,8 +510,8 @@ waft_result store_instantiate(waft_store *s, const waft_module *m, const waft_ex
         return WAFT_ERR_INVALID_ARG;
     }
     if (nimports != m->nimports) {
-        base_error_set(err, WAFT_ERR_LINK, -1, -1, "module needs %u imports, %u given",
-                       m->nimports, nimports);
+        base_error_set(err, WAFT_ERR_LINK, -1, -1, "module needs %u imports, %u given", m->nimports,
+                       nimports);
         return WAFT_ERR_LINK;
     }
     for (uint32_t i = 0; i < nimports; i++) {
@@ -543,10 +551,18 @@ waft_result store_instantiate(waft_store *s, const waft_module *m, const waft_ex
         const dec_import *im = &m->imports[i];
         uint32_t x = imports[i].index, k = im->index;
         switch (im->kind) {
-        case WAFT_EXTERN_FUNC: inst->func_ids[k] = x; break;
-        case WAFT_EXTERN_TABLE: inst->table_ids[k] = x; break;
-        case WAFT_EXTERN_MEMORY: inst->memory_ids[k] = x; break;
-        case WAFT_EXTERN_GLOBAL: inst->global_ids[k] = x; break;
+        case WAFT_EXTERN_FUNC:
+            inst->func_ids[k] = x;
+            break;
+        case WAFT_EXTERN_TABLE:
+            inst->table_ids[k] = x;
+            break;
+        case WAFT_EXTERN_MEMORY:
+            inst->memory_ids[k] = x;
+            break;
+        case WAFT_EXTERN_GLOBAL:
+            inst->global_ids[k] = x;
+            break;
         }
     }
     /* defined functions */

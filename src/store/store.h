@@ -38,15 +38,15 @@ struct waft_engine {
 };
 
 typedef struct store_func {
-    uint32_t self;              /* [derived] own store index */
-    uint32_t type_id;           /* [derived] canonical type id in this store */
-    const dec_functype *type;   /* [derived] */
-    waft_instance *inst;        /* [derived] owning instance; NULL for host functions */
-    const icode_func *code;     /* [derived] wasm functions: lowered body */
-    uint32_t index;             /* [snap] function index in its module */
-    waft_host_fn host;          /* [derived] host functions */
-    void *env;                  /* [derived] */
-    dec_functype own_type;      /* [derived] host functions: copied type */
+    uint32_t self;            /* [derived] own store index */
+    uint32_t type_id;         /* [derived] canonical type id in this store */
+    const dec_functype *type; /* [derived] */
+    waft_instance *inst;      /* [derived] owning instance; NULL for host functions */
+    const icode_func *code;   /* [derived] wasm functions: lowered body */
+    uint32_t index;           /* [snap] function index in its module */
+    waft_host_fn host;        /* [derived] host functions */
+    void *env;                /* [derived] */
+    dec_functype own_type;    /* [derived] host functions: copied type */
 } store_func;
 
 typedef struct store_memory {
@@ -67,32 +67,32 @@ typedef struct store_table {
 } store_table;
 
 typedef struct store_global {
-    uint8_t type;  /* [snap] */
-    bool mutable_; /* [snap] */
+    uint8_t type;   /* [snap] */
+    bool mutable_;  /* [snap] */
     uint64_t value; /* [snap] raw bits */
 } store_global;
 
 typedef struct store_segment {
-    uint32_t count;  /* [snap] 0 once dropped */
-    waft_ref *refs;  /* [derived] element segments: evaluated references */
+    uint32_t count; /* [snap] 0 once dropped */
+    waft_ref *refs; /* [derived] element segments: evaluated references */
 } store_segment;
 
 struct waft_instance {
-    waft_store *store;          /* [derived] */
-    const waft_module *module;  /* [snap] by module hash */
-    uint32_t index;             /* [derived] position in the store */
-    store_func **funcs;         /* [derived] by module function index */
-    store_table **tables;       /* [derived] */
-    store_memory **memories;    /* [derived] */
-    store_global **globals;     /* [derived] */
-    uint32_t *func_ids;         /* [snap] store indices of funcs */
-    uint32_t *table_ids;        /* [snap] */
-    uint32_t *memory_ids;       /* [snap] */
-    uint32_t *global_ids;       /* [snap] */
-    uint32_t *type_ids;         /* [derived] canonical id per module type */
-    store_segment *elems;       /* [snap] (dropped state) */
-    bool *data_dropped;         /* [snap] */
-    store_memory *mem0;         /* [derived] memory 0 or NULL */
+    waft_store *store;         /* [derived] */
+    const waft_module *module; /* [snap] by module hash */
+    uint32_t index;            /* [derived] position in the store */
+    store_func **funcs;        /* [derived] by module function index */
+    store_table **tables;      /* [derived] */
+    store_memory **memories;   /* [derived] */
+    store_global **globals;    /* [derived] */
+    uint32_t *func_ids;        /* [snap] store indices of funcs */
+    uint32_t *table_ids;       /* [snap] */
+    uint32_t *memory_ids;      /* [snap] */
+    uint32_t *global_ids;      /* [snap] */
+    uint32_t *type_ids;        /* [derived] canonical id per module type */
+    store_segment *elems;      /* [snap] (dropped state) */
+    bool *data_dropped;        /* [snap] */
+    store_memory *mem0;        /* [derived] memory 0 or NULL */
 };
 
 typedef struct store_frame {
@@ -132,28 +132,28 @@ struct waft_store {
     uint32_t ntypes, cap_types;
 
     /* execution */
-    uint64_t *stack;      /* [snap] slots [0, top frame's sp) */
-    uint32_t stack_slots; /* [derived] capacity */
-    store_frame *frames;  /* [snap] */
-    uint32_t nframes;     /* [snap] */
-    uint32_t max_frames;  /* [derived] */
-    store_flag pending;   /* [derived] interrupt request */
-    uint64_t fuel;        /* [snap] UINT64_MAX = not counting */
-    uint64_t steps;       /* [snap] instructions counted */
-    waft_stop_reason stop;  /* [snap] */
-    bool suspended;         /* [snap] */
-    uint32_t susp_base;     /* [snap] frame index where the suspended call started */
-    uint32_t susp_func;     /* [snap] store index of the called function */
-    uint32_t result_slot;   /* [derived] where the last finished call left its results */
-    int32_t exit_code;      /* [snap] */
+    uint64_t *stack;       /* [snap] slots [0, top frame's sp) */
+    uint32_t stack_slots;  /* [derived] capacity */
+    store_frame *frames;   /* [snap] */
+    uint32_t nframes;      /* [snap] */
+    uint32_t max_frames;   /* [derived] */
+    store_flag pending;    /* [derived] interrupt request */
+    uint64_t fuel;         /* [snap] UINT64_MAX = not counting */
+    uint64_t steps;        /* [snap] instructions counted */
+    waft_stop_reason stop; /* [snap] */
+    bool suspended;        /* [snap] */
+    uint32_t susp_base;    /* [snap] frame index where the suspended call started */
+    uint32_t susp_func;    /* [snap] store index of the called function */
+    uint32_t result_slot;  /* [derived] where the last finished call left its results */
+    int32_t exit_code;     /* [snap] */
 
     store_ext *exts; /* [derived] registered extension state hooks */
     uint32_t nexts, cap_exts;
 
     /* last trap */
-    waft_trap trap;                                      /* [derived] */
-    waft_frame_info trap_frames[STORE_MAX_TRAP_FRAMES];  /* [derived] */
-    char trap_message[160];                              /* [derived] */
+    waft_trap trap;                                     /* [derived] */
+    waft_frame_info trap_frames[STORE_MAX_TRAP_FRAMES]; /* [derived] */
+    char trap_message[160];                             /* [derived] */
 };
 
 /* Creates/frees a store. */
@@ -169,8 +169,7 @@ WAFT_INTERNAL waft_result store_add_host_func(waft_store *s, const waft_functype
 WAFT_INTERNAL waft_result store_add_memory(waft_store *s, uint32_t min, uint32_t max, bool has_max,
                                            uint32_t *out);
 WAFT_INTERNAL waft_result store_add_table(waft_store *s, uint8_t elem_type, uint32_t min,
-                                          uint32_t max, bool has_max, waft_ref init,
-                                          uint32_t *out);
+                                          uint32_t max, bool has_max, waft_ref init, uint32_t *out);
 WAFT_INTERNAL waft_result store_add_global(waft_store *s, uint8_t type, bool mutable_,
                                            uint64_t value, uint32_t *out);
 

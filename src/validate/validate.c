@@ -12,10 +12,16 @@
 
 #include <stdio.h>
 
-#define NO_PATCH UINT32_MAX
+#define NO_PATCH  UINT32_MAX
 #define T_UNKNOWN 0 /* polymorphic stack entry (spec: Unknown) */
 
-enum { CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE, CTL_FUNC };
+enum {
+    CTL_BLOCK,
+    CTL_LOOP,
+    CTL_IF,
+    CTL_ELSE,
+    CTL_FUNC
+};
 
 typedef struct ctl {
     uint8_t kind;
@@ -61,20 +67,28 @@ typedef struct vctx {
 } vctx;
 
 /* Value types used as one-element result lists of block types. */
-static const uint8_t single_types[] = { WAFT_I32, WAFT_I64, WAFT_F32, WAFT_F64, WAFT_V128,
-                                        WAFT_FUNCREF, WAFT_EXTERNREF };
+static const uint8_t single_types[] = { WAFT_I32,  WAFT_I64,     WAFT_F32,      WAFT_F64,
+                                        WAFT_V128, WAFT_FUNCREF, WAFT_EXTERNREF };
 
 static const char *type_name(uint8_t t)
 {
     switch (t) {
-    case WAFT_I32: return "i32";
-    case WAFT_I64: return "i64";
-    case WAFT_F32: return "f32";
-    case WAFT_F64: return "f64";
-    case WAFT_V128: return "v128";
-    case WAFT_FUNCREF: return "funcref";
-    case WAFT_EXTERNREF: return "externref";
-    default: return "unknown";
+    case WAFT_I32:
+        return "i32";
+    case WAFT_I64:
+        return "i64";
+    case WAFT_F32:
+        return "f32";
+    case WAFT_F64:
+        return "f64";
+    case WAFT_V128:
+        return "v128";
+    case WAFT_FUNCREF:
+        return "funcref";
+    case WAFT_EXTERNREF:
+        return "externref";
+    default:
+        return "unknown";
     }
 }
 
@@ -545,8 +559,7 @@ static bool step(vctx *v)
             }
         }
         pop_list(v, shape.params, shape.nparams);
-        ctl *c = push_ctl(v, op == 0x02 ? CTL_BLOCK : op == 0x03 ? CTL_LOOP : CTL_IF, &shape,
-                          dead);
+        ctl *c = push_ctl(v, op == 0x02 ? CTL_BLOCK : op == 0x03 ? CTL_LOOP : CTL_IF, &shape, dead);
         if (!c)
             return false;
         c->if_patch = if_cell;
@@ -795,9 +808,29 @@ static bool step(vctx *v)
             push(v, t->elem_type);
         break;
     }
-    case 0x28: case 0x29: case 0x2A: case 0x2B: case 0x2C: case 0x2D: case 0x2E: case 0x2F:
-    case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x36: case 0x37:
-    case 0x38: case 0x39: case 0x3A: case 0x3B: case 0x3C: case 0x3D: case 0x3E:
+    case 0x28:
+    case 0x29:
+    case 0x2A:
+    case 0x2B:
+    case 0x2C:
+    case 0x2D:
+    case 0x2E:
+    case 0x2F:
+    case 0x30:
+    case 0x31:
+    case 0x32:
+    case 0x33:
+    case 0x34:
+    case 0x35:
+    case 0x36:
+    case 0x37:
+    case 0x38:
+    case 0x39:
+    case 0x3A:
+    case 0x3B:
+    case 0x3C:
+    case 0x3D:
+    case 0x3E:
         do_memarg(v, op);
         break;
     case 0x3F: /* memory.size */
@@ -1198,10 +1231,22 @@ static void const_expr(vctx *v, uint32_t off, uint32_t len, uint8_t want)
             if (v->r.p != v->r.end && !failed(v))
                 malformed(v, "unexpected end in constant expression");
             return;
-        case 0x41: base_read_s32(&v->r); t = WAFT_I32; break;
-        case 0x42: base_read_s64(&v->r); t = WAFT_I64; break;
-        case 0x43: base_read_fixed32(&v->r); t = WAFT_F32; break;
-        case 0x44: base_read_fixed64(&v->r); t = WAFT_F64; break;
+        case 0x41:
+            base_read_s32(&v->r);
+            t = WAFT_I32;
+            break;
+        case 0x42:
+            base_read_s64(&v->r);
+            t = WAFT_I64;
+            break;
+        case 0x43:
+            base_read_fixed32(&v->r);
+            t = WAFT_F32;
+            break;
+        case 0x44:
+            base_read_fixed64(&v->r);
+            t = WAFT_F64;
+            break;
         case 0xD0:
             t = base_read_u8(&v->r);
             if (reader_ok(v) && !dec_is_reftype(t)) {
@@ -1297,7 +1342,8 @@ static void module_rules(vctx *v)
     waft_module *m = v->m;
     for (uint32_t i = 0; i < m->nimports && !failed(v); i++) {
         v->instr_off = m->imports[i].off;
-        if (m->imports[i].kind == WAFT_EXTERN_FUNC && m->func_types[m->imports[i].index] >= m->ntypes)
+        if (m->imports[i].kind == WAFT_EXTERN_FUNC &&
+            m->func_types[m->imports[i].index] >= m->ntypes)
             invalid(v, "unknown type");
     }
     for (uint32_t f = m->nfunc_imports; f < m->nfuncs && !failed(v); f++) {
@@ -1375,8 +1421,9 @@ static void module_rules(vctx *v)
 
 waft_result val_module(waft_module *m, waft_error *err)
 {
-    vctx v = { .m = m, .a = m->alloc, .err = err, .result = WAFT_OK, .func = -1,
-               .stop_at = UINT32_MAX };
+    vctx v = {
+        .m = m, .a = m->alloc, .err = err, .result = WAFT_OK, .func = -1, .stop_at = UINT32_MAX
+    };
     base_reader_init(&v.r, m->bytes, m->bytes, m->bytes);
     module_rules(&v);
     if (!failed(&v))
@@ -1410,8 +1457,12 @@ waft_result val_stack_at(const waft_module *m, uint32_t func, uint32_t offset, u
     if (offset < code->body_off || offset >= code->body_end)
         return WAFT_ERR_NOT_FOUND;
     /* lowering does not modify the module; it only reads it */
-    vctx v = { .m = (waft_module *)m, .a = m->alloc, .err = NULL, .result = WAFT_OK,
-               .func = (int64_t)func, .stop_at = offset };
+    vctx v = { .m = (waft_module *)m,
+               .a = m->alloc,
+               .err = NULL,
+               .result = WAFT_OK,
+               .func = (int64_t)func,
+               .stop_at = offset };
     icode_func scratch = { 0 };
     waft_result r = lower_function(&v, func - m->nfunc_imports, &scratch);
     waft_result out = WAFT_OK;
@@ -1452,15 +1503,15 @@ void val_module_release(waft_module *m)
 /* ==== icode helpers ==== */
 
 static const int8_t op_imms[] = {
-#define OP(name, nimm) nimm,
-#define NUM(name, wasm, a, b, r) 0,
+#define OP(name, nimm)                          nimm,
+#define NUM(name, wasm, a, b, r)                0,
 #define MEM(name, wasm, t, align, width, store) 1,
 #include "validate/opcodes.def"
 };
 
 static const char *const op_names[] = {
-#define OP(name, nimm) #name,
-#define NUM(name, wasm, a, b, r) #name,
+#define OP(name, nimm)                          #name,
+#define NUM(name, wasm, a, b, r)                #name,
 #define MEM(name, wasm, t, align, width, store) #name,
 #include "validate/opcodes.def"
 };

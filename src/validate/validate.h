@@ -29,8 +29,8 @@
 #include "decode/decode.h"
 
 typedef enum icode_op {
-#define OP(name, nimm) OP_##name,
-#define NUM(name, wasm, a, b, r) OP_##name,
+#define OP(name, nimm)                          OP_##name,
+#define NUM(name, wasm, a, b, r)                OP_##name,
 #define MEM(name, wasm, t, align, width, store) OP_##name,
 #include "validate/opcodes.def"
     OP_COUNT_

@@ -182,10 +182,10 @@ static waft_result save_state(waft_codec *c, void *ctx)
         f->rec = *st.entry;
         /* files keep their offset; so does standard input when it is a file, so that a
          * restore fed the same file goes on reading where the program was */
-        f->has_offset = st.has_offset && (st.entry->kind == WASI_KIND_FILE ||
-                                          (st.entry->kind == WASI_KIND_STDIO &&
-                                           st.entry->origin == 0 && st.has_stat &&
-                                           st.stat.filetype == WASI_FILETYPE_REGULAR_FILE));
+        f->has_offset =
+            st.has_offset && (st.entry->kind == WASI_KIND_FILE ||
+                              (st.entry->kind == WASI_KIND_STDIO && st.entry->origin == 0 &&
+                               st.has_stat && st.stat.filetype == WASI_FILETYPE_REGULAR_FILE));
         f->offset = f->has_offset ? st.offset : 0;
         if (st.entry->kind == WASI_KIND_SOCKET || st.entry->kind == WASI_KIND_ACCEPTED) {
             char msg[96];
@@ -194,8 +194,10 @@ static waft_result save_state(waft_codec *c, void *ctx)
             r = WAFT_ERR_UNSUPPORTED;
         } else if (st.entry->unlinked) {
             char msg[160];
-            snprintf(msg, sizeof msg, "fd %u (%s) refers to a removed file; it cannot be "
-                     "reopened after a restore", fd, st.entry->path ? st.entry->path : "?");
+            snprintf(msg, sizeof msg,
+                     "fd %u (%s) refers to a removed file; it cannot be "
+                     "reopened after a restore",
+                     fd, st.entry->path ? st.entry->path : "?");
             waft_codec_fail(c, msg);
             r = WAFT_ERR_UNSUPPORTED;
         }
@@ -238,8 +240,7 @@ static char *dup_str(const char *s)
 }
 
 /* Replaces w's strings (args or env) with the saved ones (taken). */
-static void take_strings(char ***dst, uint32_t *dst_n, uint32_t *dst_size, char **src,
-                         uint32_t n)
+static void take_strings(char ***dst, uint32_t *dst_n, uint32_t *dst_size, char **src, uint32_t n)
 {
     free_strings(*dst, *dst_n);
     *dst = src;
@@ -253,13 +254,20 @@ static void take_strings(char ***dst, uint32_t *dst_n, uint32_t *dst_size, char 
 static const char *errno_text(uint16_t e)
 {
     switch (e) {
-    case WASI_ENOENT: return "no longer exists";
-    case WASI_EINVAL: return "changed: not the same kind, or shorter than the saved offset";
-    case WASI_ENOTSUP: return "cannot be recreated";
-    case WASI_EBADF: return "its preopened directory is missing";
-    case WASI_EACCES: return "permission denied";
-    case WASI_ENOTCAPABLE: return "escapes its preopened directory";
-    default: return "cannot be reopened";
+    case WASI_ENOENT:
+        return "no longer exists";
+    case WASI_EINVAL:
+        return "changed: not the same kind, or shorter than the saved offset";
+    case WASI_ENOTSUP:
+        return "cannot be recreated";
+    case WASI_EBADF:
+        return "its preopened directory is missing";
+    case WASI_EACCES:
+        return "permission denied";
+    case WASI_ENOTCAPABLE:
+        return "escapes its preopened directory";
+    default:
+        return "cannot be reopened";
     }
 }
 
@@ -330,8 +338,8 @@ static waft_result load_state(waft_codec *c, void *ctx)
         if (rec.kind == WASI_KIND_PREOPEN || rec.kind == WASI_KIND_FILE ||
             rec.kind == WASI_KIND_DIR) {
             if (rec.origin >= s.npreopens) {
-                snprintf(msg, sizeof msg, "fd %u names preopen %u, which the image lacks",
-                         f->fd, rec.origin);
+                snprintf(msg, sizeof msg, "fd %u names preopen %u, which the image lacks", f->fd,
+                         rec.origin);
                 r = load_bad(c, msg);
                 break;
             }
@@ -360,15 +368,14 @@ static waft_result load_state(waft_codec *c, void *ctx)
             }
         }
         if (e != 0) {
-            const char *where = rec.kind == WASI_KIND_STDIO    ? "standard stream"
+            const char *where = rec.kind == WASI_KIND_STDIO     ? "standard stream"
                                 : rec.kind == WASI_KIND_PREOPEN ? "preopened directory"
                                                                 : "file";
             snprintf(msg, sizeof msg, "fd %u (%s %s%s%s): %s", f->fd, where,
                      rec.origin < w->npreopens && rec.kind != WASI_KIND_STDIO
                          ? w->preopens[rec.origin].guest_path
                          : "",
-                     rec.path && rec.path[0] ? "/" : "", rec.path ? rec.path : "",
-                     errno_text(e));
+                     rec.path && rec.path[0] ? "/" : "", rec.path ? rec.path : "", errno_text(e));
             r = load_fail(c, msg);
         }
     }
@@ -388,6 +395,5 @@ static waft_result load_state(waft_codec *c, void *ctx)
 
 waft_result wasi_state_register(waft_wasi *w)
 {
-    return waft_store_add_state(w->store, "wasi", WASI_STATE_VERSION, save_state, load_state,
-                                w);
+    return waft_store_add_state(w->store, "wasi", WASI_STATE_VERSION, save_state, load_state, w);
 }

@@ -264,7 +264,7 @@ static const unit_known known_failures[] = {
 #define UNIT_KNOWN(name, why) { #name, why },
     UNIT_KNOWN_FAILURES(UNIT_KNOWN)
 #undef UNIT_KNOWN
-    { NULL, NULL } /* end; the list may be empty */
+        { NULL, NULL } /* end; the list may be empty */
 };
 
 static const char *known_failure(const char *name)
