@@ -4,6 +4,7 @@
 #   make demo       install deps, run demo    make spec    the official spec suite
 #   make test       unit + spec tests         make fuzz    libFuzzer, bounded time
 #   make wasi       WASI tests (C programs built for wasm32-wasi, run by waft run)
+#   make check-cross   aarch64, s390x, i386 under qemu-user, images across architectures
 #   make bench      benchmarks vs native      make bench-profile W=sieve   callgrind profile
 #   make SAN=address,undefined ...            builds into build/asan-ubsan/
 
@@ -115,6 +116,7 @@ wasi: $(CLI) $(LIB)
 # Everything: normal build, then the same tests under ASan+UBSan, then the CLI and WASI tests
 # (the WASI ones also under ASan+UBSan).
 check:
+	$(MAKE) format-check
 	$(MAKE) all test
 	$(MAKE) SAN=address,undefined test wasi cli-tests
 	bash tests/cli/run.sh $(BUILD)/waft
@@ -131,10 +133,11 @@ ckpt: $(CLI)
 	bash tests/ckpt/run.sh $(CLI)
 	bash tests/ckpt/triggers.sh $(CLI)
 
-# Cross-architecture tests (tests/cross/run.sh): builds for aarch64, s390x (big-endian) and
-# i386 (32-bit) with Debian's cross compilers into build/cross-ARCH/ and runs, under
-# qemu-user, the unit and spec suites and the cross-restore matrix against x86-64. Installs
-# its packages (tools/install-deps.sh cross). CROSS_ARCHES picks targets.
+# Cross-architecture tests (tests/cross/run.sh, README): builds for aarch64, s390x
+# (big-endian) and i386 (32-bit) with Debian's cross compilers into build/cross-ARCH/ and
+# runs under qemu-user the unit, spec and WASI suites, then the restore matrices (library
+# and CLI) between those hosts and x86-64. Installs its packages (tools/install-deps.sh
+# cross). CROSS_ARCHES picks targets.
 CROSS_ARCHES ?= aarch64 s390x i386
 .PHONY: check-cross xrestore
 xrestore: $(XRESTORE)

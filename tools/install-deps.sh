@@ -4,6 +4,7 @@
 #
 #   usage: bash tools/install-deps.sh          what make all/check/demo need
 #          bash tools/install-deps.sh bench    the same plus what make bench needs
+#          bash tools/install-deps.sh cross    the same plus what make check-cross needs
 #
 # Idempotent: asks dpkg which packages are missing and runs apt-get (update once, then
 # install) only if some are. Uses sudo when not root. Needs Debian 12 or similar.
@@ -31,8 +32,20 @@ if [[ ${1:-} == bench ]]; then
     if ! command -v npm >/dev/null; then
         packages+=(npm)
     fi
+elif [[ ${1:-} == cross ]]; then
+    # Cross compilers and their C libraries, and qemu-user to run what they build. For
+    # 32-bit x86 the i686 cross compiler, not gcc-multilib (-m32): Debian 12's gcc-multilib
+    # conflicts with every gcc-*-linux-gnu cross compiler, so the two cannot be installed
+    # together; the cross compiler also has its own sysroot (/usr/i686-linux-gnu), used the
+    # same way as the other targets'.
+    packages+=(
+        qemu-user                           # qemu-aarch64, qemu-s390x, qemu-i386
+        gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+        gcc-s390x-linux-gnu libc6-dev-s390x-cross
+        gcc-i686-linux-gnu libc6-dev-i386-cross
+    )
 elif [[ $# -gt 0 ]]; then
-    echo "usage: $0 [bench]" >&2
+    echo "usage: $0 [bench|cross]" >&2
     exit 2
 fi
 

@@ -39,7 +39,8 @@ static const uint8_t image_magic[8] = { 0x89, 'W', 'A', 'F', 'T', '\r', '\n', 0x
 #define RECORD_HEAD 24u
 #define RECORD_TAIL 4u
 
-#define TAG(a, b, c, d) ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
+#define TAG(a, b, c, d) \
+    ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 enum {
     TAG_MODULE = TAG('M', 'O', 'D', 'L'),
     TAG_MEMORY = TAG('M', 'E', 'M', 'S'),
@@ -51,12 +52,15 @@ enum {
     TAG_EXT = TAG('E', 'X', 'T', 'N'),
     TAG_END = TAG('E', 'N', 'D', ' '),
 };
-enum { REC_REQUIRED = 1, REC_COMPRESSED = 2 };
+enum {
+    REC_REQUIRED = 1,
+    REC_COMPRESSED = 2
+};
 
 /* Largest counts an image may declare (beyond what the bytes present can justify anyway). */
-#define MAX_FRAMES  (1u << 20)
-#define MAX_SLOTS   (1u << 26)
-#define MAX_EXTS    64u
+#define MAX_FRAMES (1u << 20)
+#define MAX_SLOTS  (1u << 26)
+#define MAX_EXTS   64u
 
 static void set_err(waft_error *err, waft_result code, const char *fmt, const char *a,
                     const char *b)
@@ -73,8 +77,7 @@ static void *codec_array(base_codec *c, base_alloc *a, void *p, uint64_t n, size
         return p;
     /* every element takes at least min_wire bytes of input: hostile counts stop here */
     if (min_wire && n > (c->in_len - c->pos) / min_wire) {
-        codec_fail(c, "count %llu at offset %zu exceeds the record", (unsigned long long)n,
-                   c->pos);
+        codec_fail(c, "count %llu at offset %zu exceeds the record", (unsigned long long)n, c->pos);
         return NULL;
     }
     if (!codec_charge(c, n * elem + 1))
@@ -115,8 +118,8 @@ static bool chunk_is_zero(const uint8_t *p)
 static void rec_memories(base_codec *c, waft_image *img)
 {
     codec_u32(c, &img->nmemories);
-    img->memories = codec_array(c, img->alloc, img->memories, img->nmemories,
-                                sizeof *img->memories, 9);
+    img->memories =
+        codec_array(c, img->alloc, img->memories, img->nmemories, sizeof *img->memories, 9);
     for (uint32_t i = 0; i < img->nmemories && !c->failed; i++) {
         snap_memory *m = &img->memories[i];
         codec_u32(c, &m->pages);
@@ -459,8 +462,8 @@ static waft_result encode_ref(uint8_t type, uint64_t v, const uint32_t *rev, uin
     }
     if (type == WAFT_FUNCREF) {
         if (!rev[v - 1]) {
-            set_err(err, WAFT_ERR_UNSUPPORTED,
-                    "%s refers to a function of another instance%s", where, "");
+            set_err(err, WAFT_ERR_UNSUPPORTED, "%s refers to a function of another instance%s",
+                    where, "");
             return WAFT_ERR_UNSUPPORTED;
         }
         *out = rev[v - 1];
@@ -794,8 +797,8 @@ static void put_simple(img_out *o, uint32_t tag, rec_fn fn, waft_image *img,
     put_record(o, tag, REC_REQUIRED, &p, opt);
 }
 
-static waft_result encode(waft_store *s, waft_image *img, const waft_image_options *opt,
-                          img_out *o, waft_error *err)
+static waft_result encode(waft_store *s, waft_image *img, const waft_image_options *opt, img_out *o,
+                          waft_error *err)
 {
     memset(o, 0, sizeof *o);
     o->a = s->alloc;
@@ -831,8 +834,11 @@ static waft_result encode(waft_store *s, waft_image *img, const waft_image_optio
             out_free(o);
             return r != WAFT_OK ? r : WAFT_ERR_STATE;
         }
-        snap_ext x = { .name = (uint8_t *)e->name, .name_len = (uint32_t)strlen(e->name),
-                       .version = e->version, .payload = body.buf, .len = (uint32_t)body.len };
+        snap_ext x = { .name = (uint8_t *)e->name,
+                       .name_len = (uint32_t)strlen(e->name),
+                       .version = e->version,
+                       .payload = body.buf,
+                       .len = (uint32_t)body.len };
         base_codec p;
         codec_init_writer(&p, s->alloc);
         rec_ext(&p, &x);
@@ -1130,13 +1136,34 @@ static waft_result decode(waft_image *img, const uint8_t *in, size_t len, waft_e
         codec_init_reader(&c, img->alloc, payload, plen, budget);
         uint32_t bit = 0;
         switch (tag) {
-        case TAG_MODULE: rec_module(&c, img); bit = 1; break;
-        case TAG_MEMORY: rec_memories(&c, img); bit = 2; break;
-        case TAG_TABLES: rec_tables(&c, img); bit = 4; break;
-        case TAG_GLOBALS: rec_globals(&c, img); bit = 8; break;
-        case TAG_SEGMENTS: rec_segments(&c, img); bit = 16; break;
-        case TAG_FRAMES: rec_frames(&c, img); bit = 32; break;
-        case TAG_EXEC: rec_exec(&c, img); bit = 64; break;
+        case TAG_MODULE:
+            rec_module(&c, img);
+            bit = 1;
+            break;
+        case TAG_MEMORY:
+            rec_memories(&c, img);
+            bit = 2;
+            break;
+        case TAG_TABLES:
+            rec_tables(&c, img);
+            bit = 4;
+            break;
+        case TAG_GLOBALS:
+            rec_globals(&c, img);
+            bit = 8;
+            break;
+        case TAG_SEGMENTS:
+            rec_segments(&c, img);
+            bit = 16;
+            break;
+        case TAG_FRAMES:
+            rec_frames(&c, img);
+            bit = 32;
+            break;
+        case TAG_EXEC:
+            rec_exec(&c, img);
+            bit = 64;
+            break;
         case TAG_EXT: {
             if (img->nexts >= MAX_EXTS)
                 return bad(err, "too many extension records", pos);
@@ -1221,8 +1248,8 @@ WAFT_API waft_result waft_image_decode(waft_engine *engine, const uint8_t *bytes
     return WAFT_OK;
 }
 
-WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path,
-                                     waft_image **out_image, waft_error *out_err)
+WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path, waft_image **out_image,
+                                     waft_error *out_err)
 {
     if (!engine || !path || !out_image)
         return WAFT_ERR_INVALID_ARG;
@@ -1237,12 +1264,21 @@ WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path,
         return WAFT_ERR_IO;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        (uint64_t)st.st_size > SIZE_MAX / 2) {
+    if (fstat(fd, &st) != 0) {
+        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: %s", path, strerror(errno));
+        close(fd);
+        return WAFT_ERR_IO;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX / 2) {
         close(fd);
         if (st.st_size == 0 && S_ISREG(st.st_mode))
             return bad(out_err, "not a waft image: empty file", 0);
-        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: not a regular file", path);
+        if (S_ISREG(st.st_mode)) /* a 32-bit host cannot map it */
+            base_error_set(out_err, WAFT_ERR_IO, -1, -1,
+                           "%s: %llu bytes is too large for this host", path,
+                           (unsigned long long)st.st_size);
+        else
+            base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: not a regular file", path);
         return WAFT_ERR_IO;
     }
     size_t len = (size_t)st.st_size;
@@ -1337,8 +1373,7 @@ WAFT_API void waft_image_get_info(const waft_image *img, waft_image_info *out)
     out->compressed = img->compressed;
 }
 
-WAFT_API waft_result waft_image_frame(const waft_image *img, uint32_t depth,
-                                      waft_frame_state *out)
+WAFT_API waft_result waft_image_frame(const waft_image *img, uint32_t depth, waft_frame_state *out)
 {
     if (!img || !out || depth >= img->nframes)
         return WAFT_ERR_INVALID_ARG;
@@ -1351,8 +1386,8 @@ WAFT_API waft_result waft_image_frame(const waft_image *img, uint32_t depth,
     return WAFT_OK;
 }
 
-WAFT_API const char *waft_image_extension(const waft_image *img, uint32_t i,
-                                          uint32_t *out_version, uint64_t *out_size)
+WAFT_API const char *waft_image_extension(const waft_image *img, uint32_t i, uint32_t *out_version,
+                                          uint64_t *out_size)
 {
     if (!img || i >= img->nexts)
         return NULL;
@@ -1442,13 +1477,11 @@ static waft_result restore_tables(const waft_image *img, waft_instance *inst, wa
         const snap_table *st = &img->tables[i];
         store_table *t = inst->tables[i];
         if (st->elem_type != t->elem_type || st->max != t->max || st->has_max != t->has_max)
-            return restore_fail(err, "table %u: type or limits differ from the module's%.0u", i,
-                                0);
+            return restore_fail(err, "table %u: type or limits differ from the module's%.0u", i, 0);
         if (st->size > t->max || st->size > DEC_MAX_TABLE)
             return restore_fail(err, "table %u: size %u exceeds its maximum", i, st->size);
         if (st->size != t->size) {
-            waft_ref *e = base_realloc(s->alloc, t->elems,
-                                       ((size_t)st->size + 1) * sizeof *e);
+            waft_ref *e = base_realloc(s->alloc, t->elems, ((size_t)st->size + 1) * sizeof *e);
             if (!e) {
                 base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "out of memory");
                 return WAFT_ERR_NOMEM;
@@ -1470,8 +1503,7 @@ static waft_result restore_globals(const waft_image *img, waft_instance *inst, w
 {
     const waft_module *m = inst->module;
     if (img->nglobals != m->nglobals)
-        return restore_fail(err, "image has %u globals, the module %u", img->nglobals,
-                            m->nglobals);
+        return restore_fail(err, "image has %u globals, the module %u", img->nglobals, m->nglobals);
     for (uint32_t i = 0; i < img->nglobals; i++) {
         const snap_global *sg = &img->globals[i];
         store_global *g = inst->globals[i];
@@ -1481,8 +1513,7 @@ static waft_result restore_globals(const waft_image *img, waft_instance *inst, w
         if (!decode_ref(inst, g->type, sg->value, &v))
             return restore_fail(err, "global %u holds an invalid value%.0u", i, 0);
         if (!g->mutable_ && v != g->value && i >= m->nglobal_imports)
-            return restore_fail(err, "immutable global %u differs from its initializer%.0u",
-                                i, 0);
+            return restore_fail(err, "immutable global %u differs from its initializer%.0u", i, 0);
         if (g->mutable_)
             g->value = v;
     }
@@ -1509,8 +1540,8 @@ static waft_result restore_frames(const waft_image *img, waft_instance *inst, wa
     waft_store *s = inst->store;
     const waft_module *m = inst->module;
     if (img->nframes > s->max_frames)
-        return restore_fail(err, "%u frames exceed this store's call-depth limit %u",
-                            img->nframes, s->max_frames);
+        return restore_fail(err, "%u frames exceed this store's call-depth limit %u", img->nframes,
+                            s->max_frames);
     uint8_t *types = base_malloc(s->alloc, (size_t)s->stack_slots + 1);
     if (!types)
         return WAFT_ERR_NOMEM;
@@ -1559,8 +1590,8 @@ static waft_result restore_frames(const waft_image *img, waft_instance *inst, wa
                 if (callee->func >= m->nfuncs || want->nparams != ct->nparams ||
                     want->nresults != ct->nresults ||
                     memcmp(want->types, ct->types, ct->nparams + ct->nresults) != 0) {
-                    r = restore_fail(err, "frame %u: indirect call type does not match frame %u",
-                                     i, i + 1);
+                    r = restore_fail(err, "frame %u: indirect call type does not match frame %u", i,
+                                     i + 1);
                     break;
                 }
             } else {
@@ -1585,7 +1616,7 @@ static waft_result restore_frames(const waft_image *img, waft_instance *inst, wa
         const dec_functype *ft = dec_func_type(m, sf->func);
         const dec_code *dc = &m->codes[sf->func - m->nfunc_imports];
         for (uint64_t k = 0; k < (uint64_t)sf->nlocals + sf->nvalues; k++) {
-            uint8_t t = k < ft->nparams  ? ft->types[k]
+            uint8_t t = k < ft->nparams   ? ft->types[k]
                         : k < sf->nlocals ? dc->local_types[k - ft->nparams]
                                           : types[k - sf->nlocals];
             uint64_t v;
@@ -1637,8 +1668,8 @@ static waft_result restore_exts(const waft_image *img, waft_store *s, waft_error
         }
         if (e->version > x->version) {
             base_error_set(err, WAFT_ERR_IMAGE, -1, -1,
-                           "image holds %s state version %u; this waft reads up to %u",
-                           x->name, e->version, x->version);
+                           "image holds %s state version %u; this waft reads up to %u", x->name,
+                           e->version, x->version);
             return WAFT_ERR_IMAGE;
         }
         base_codec c;

@@ -503,14 +503,16 @@ static uint16_t h_nread(void *ud, int fd, uint64_t *out)
 /* ==== Directories ==== */
 
 /* A directory stream on a duplicate of the guest's descriptor, with the index of the next
- * entry and the position of the last one read (the guest re-reads it after a buffer cut it
- * short, so that one seek is kept). */
+ * entry and a copy of the last one returned (the guest re-reads it after a buffer cut it
+ * short). A copy, not telldir/seekdir: a `long` position cannot hold 64-bit directory
+ * offsets on 32-bit hosts. */
 typedef struct dir_cursor {
     DIR *dir;
     uint64_t next;       /* index of the entry readdir() returns next */
     uint64_t last_index; /* index of the last entry returned */
-    long last_pos;       /* telldir() before it */
     int have_last;
+    wasi_host_dirent last; /* that entry; last.name points to last_name */
+    char last_name[sizeof(((struct dirent *)0)->d_name) + 1];
 } dir_cursor;
 
 static uint16_t h_dir_read(void *ud, int fd, void **cursor, uint64_t index, wasi_host_dirent *out,
@@ -518,7 +520,6 @@ static uint16_t h_dir_read(void *ud, int fd, void **cursor, uint64_t index, wasi
 {
     dir_cursor *c = *cursor;
     struct dirent *e;
-    long pos;
 
     (void)ud;
     *out_end = 0;
@@ -541,11 +542,12 @@ static uint16_t h_dir_read(void *ud, int fd, void **cursor, uint64_t index, wasi
         rewinddir(c->dir); /* the duplicate shares the offset of the guest's descriptor */
         *cursor = c;
     }
+    if (c->have_last && index == c->last_index) {
+        *out = c->last; /* the same entry again */
+        return 0;
+    }
     if (index != c->next) {
-        if (c->have_last && index == c->last_index) {
-            seekdir(c->dir, c->last_pos);
-            c->next = index;
-        } else if (index < c->next) {
+        if (index < c->next) {
             rewinddir(c->dir);
             c->next = 0;
         }
@@ -560,7 +562,6 @@ static uint16_t h_dir_read(void *ud, int fd, void **cursor, uint64_t index, wasi
             c->next++;
         }
     }
-    pos = telldir(c->dir);
     errno = 0;
     e = readdir(c->dir);
     if (e == NULL) {
@@ -569,9 +570,6 @@ static uint16_t h_dir_read(void *ud, int fd, void **cursor, uint64_t index, wasi
         *out_end = 1;
         return 0;
     }
-    c->last_pos = pos;
-    c->last_index = index;
-    c->have_last = 1;
     c->next = index + 1;
 
     out->ino = (uint64_t)e->d_ino;
@@ -607,6 +605,14 @@ static uint16_t h_dir_read(void *ud, int fd, void **cursor, uint64_t index, wasi
         out->filetype = WASI_FILETYPE_UNKNOWN;
         break;
     }
+    /* keep a copy, for a read of the same index */
+    memcpy(c->last_name, out->name, out->name_len);
+    c->last_name[out->name_len] = 0;
+    c->last = *out;
+    c->last.name = c->last_name;
+    out->name = c->last_name;
+    c->last_index = index;
+    c->have_last = 1;
     return 0;
 }
 

@@ -37,6 +37,7 @@
     X(errors_api_arguments)           \
     X(values_typed_calls)             \
     X(values_nan_payloads)            \
+    X(values_nan_canonical)           \
     X(values_i32_upper_bits)          \
     X(traps_codes_and_messages)       \
     X(traps_backtrace)                \
@@ -60,6 +61,7 @@
     X(memory_grow_from_wasm)          \
     X(memory_limit)                   \
     X(alloc_failure_injection)        \
+    X(alloc_limits_fit_the_host)      \
     X(link_two_instances)             \
     X(link_mismatch)                  \
     X(engine_allocated_baseline)      \

@@ -331,3 +331,21 @@ done:
     CHECK_EQ(fa.blocks, 0);
     CHECK(!fa.bad_free);
 }
+
+/* Limits whose byte size does not fit a 32-bit size_t (found by the i386 cross tests): the
+ * store must refuse them, not allocate a wrapped, tiny value stack. Only a 32-bit host can
+ * tell; a 64-bit one would reserve gigabytes here, so it skips the check. */
+void test_alloc_limits_fit_the_host(void)
+{
+    if (SIZE_MAX > 0xffffffffu)
+        return;
+    waft_config config;
+    memset(&config, 0, sizeof config);
+    config.max_stack_slots = 0x20000001u; /* 8 bytes each: 2^32 + 8 */
+    waft_engine *engine;
+    REQUIRE_RESULT(waft_engine_new(&config, &engine), WAFT_OK);
+    waft_store *store = NULL;
+    CHECK_RESULT(waft_store_new(engine, &store), WAFT_ERR_NOMEM);
+    waft_store_free(store);
+    waft_engine_free(engine);
+}

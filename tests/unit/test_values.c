@@ -199,3 +199,78 @@ void test_values_i32_upper_bits(void)
     CHECK_EQ(res.of.i32, SNAN32);
     unit_env_close(&env);
 }
+
+/* NaN results of arithmetic are the canonical NaN (positive, quiet, no payload) whatever
+ * the host makes: x86 gives 0/0 the sign bit, Arm and s390x do not. So a run gives the same
+ * bits on every host, before and after a move (docs/engine.md, "Values and frames"). */
+#define CANON32 0x7fc00000u
+#define CANON64 0x7ff8000000000000ull
+
+static bool is_nan32(uint32_t b)
+{
+    return (b & 0x7fffffffu) > 0x7f800000u;
+}
+
+static bool is_nan64(uint64_t b)
+{
+    return (b & 0x7fffffffffffffffull) > 0x7ff0000000000000ull;
+}
+
+void test_values_nan_canonical(void)
+{
+    unit_env env;
+    if (!unit_env_open(&env, "values.wasm", NULL, NULL, 0))
+        return;
+    /* operands, and which of add sub mul div min max sqrt(a) are NaN (bit k = result k) */
+    static const struct {
+        uint32_t a32, b32;
+        uint64_t a64, b64;
+        unsigned nan;
+    } cases[] = {
+        { 0, 0, 0, 0, 1u << 3 }, /* 0/0 */
+        { 0x7f800000u, 0x7f800000u, 0x7ff0000000000000ull, 0x7ff0000000000000ull,
+          1u << 1 | 1u << 3 },                                                /* inf-inf, inf/inf */
+        { 0, 0x7f800000u, 0, 0x7ff0000000000000ull, 1u << 2 },                /* 0*inf */
+        { 0xbf800000u, 0, 0xbff0000000000000ull, 0, 1u << 6 },                /* sqrt(-1) */
+        { SNAN32_NEG, 0x3f800000u, SNAN64_NEG, 0x3ff0000000000000ull, 0x7f }, /* sNaN, 1 */
+        { 0xffc12345u, SNAN32, QNAN64_PAY, SNAN64, 0x7f },                    /* qNaN, sNaN */
+        { 0x3f800000u, QNAN32_PAY, 0x3ff0000000000000ull, QNAN64_PAY, 0x3f }, /* 1, qNaN */
+    };
+    waft_extern f32 = unit_export(&env, "arith_f32"), f64 = unit_export(&env, "arith_f64");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        waft_val args[2], res[7];
+        args[0] = unit_f32_bits(cases[i].a32);
+        args[1] = unit_f32_bits(cases[i].b32);
+        REQUIRE_RESULT(waft_func_call(env.store, f32, args, 2, res, 7), WAFT_OK);
+        for (unsigned k = 0; k < 7; k++) {
+            if (cases[i].nan & (1u << k)) {
+                if (!CHECK_EQ(res[k].of.f32_bits, CANON32))
+                    fprintf(stderr, "    f32 case %zu result %u\n", i, k);
+            } else {
+                CHECK(!is_nan32(res[k].of.f32_bits));
+            }
+        }
+        args[0] = unit_f64_bits(cases[i].a64);
+        args[1] = unit_f64_bits(cases[i].b64);
+        REQUIRE_RESULT(waft_func_call(env.store, f64, args, 2, res, 7), WAFT_OK);
+        for (unsigned k = 0; k < 7; k++) {
+            if (cases[i].nan & (1u << k)) {
+                if (!CHECK_EQ(res[k].of.f64_bits, CANON64))
+                    fprintf(stderr, "    f64 case %zu result %u\n", i, k);
+            } else {
+                CHECK(!is_nan64(res[k].of.f64_bits));
+            }
+        }
+    }
+    /* rounding and conversions of a NaN: canonical too */
+    waft_val args[2] = { unit_f32_bits(SNAN32_NEG), unit_f64_bits(QNAN64_PAY) }, res[10];
+    REQUIRE_RESULT(waft_func_call(env.store, unit_export(&env, "round_nan"), args, 2, res, 10),
+                   WAFT_OK);
+    for (unsigned k = 0; k < 4; k++)
+        CHECK_EQ(res[k].of.f32_bits, CANON32);
+    for (unsigned k = 4; k < 8; k++)
+        CHECK_EQ(res[k].of.f64_bits, CANON64);
+    CHECK_EQ(res[8].of.f32_bits, CANON32);
+    CHECK_EQ(res[9].of.f64_bits, CANON64);
+    unit_env_close(&env);
+}
