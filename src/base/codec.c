@@ -234,28 +234,37 @@ bool codec_charge(base_codec *c, uint64_t n)
     return true;
 }
 
-void codec_blob(base_codec *c, uint8_t **p, uint32_t *len, uint32_t max)
+const uint8_t *codec_blob_read(base_codec *c, uint32_t *len, uint32_t max)
 {
     codec_u32(c, len);
+    if (c->failed)
+        return NULL;
+    if (*len > max || *len > c->in_len - c->pos) {
+        codec_fail(c, "string of %u bytes at offset %zu is too long", *len, c->pos);
+        return NULL;
+    }
+    if (!codec_charge(c, (uint64_t)*len + 1))
+        return NULL;
+    return codec_span(c, NULL, *len);
+}
+
+void codec_blob(base_codec *c, uint8_t **p, uint32_t *len, uint32_t max)
+{
     if (c->writing) {
+        codec_u32(c, len);
         codec_raw(c, *p, *len);
         return;
     }
     *p = NULL;
-    if (c->failed)
-        return;
-    if (*len > max || *len > c->in_len - c->pos) {
-        codec_fail(c, "string of %u bytes at offset %zu is too long", *len, c->pos);
-        return;
-    }
-    if (!codec_charge(c, (uint64_t)*len + 1))
+    const uint8_t *in = codec_blob_read(c, len, max);
+    if (!in)
         return;
     *p = base_malloc(c->alloc, (size_t)*len + 1);
     if (!*p) {
         codec_fail(c, "out of memory");
         return;
     }
-    codec_raw(c, *p, *len);
+    memcpy(*p, in, *len);
     (*p)[*len] = 0;
 }
 

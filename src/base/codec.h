@@ -78,6 +78,10 @@ WAFT_INTERNAL size_t codec_written(const base_codec *c);
 /* A length-prefixed byte string. Reading allocates (counted against the budget) a
  * NUL-terminated copy in *p that the caller frees with base_free. */
 WAFT_INTERNAL void codec_blob(base_codec *c, uint8_t **p, uint32_t *len, uint32_t max);
+/* Reading: the u32 length and then that many bytes of a length-prefixed string, checked
+ * against `max` and the bytes left and charged to the budget; returns them in place (not
+ * NUL-terminated), or NULL after a failure. */
+WAFT_INTERNAL const uint8_t *codec_blob_read(base_codec *c, uint32_t *len, uint32_t max);
 /* Reading: charges n bytes to the allocation budget; false (and failed) if over. */
 WAFT_INTERNAL bool codec_charge(base_codec *c, uint64_t n);
 /* Reading: true once every input byte was consumed. */

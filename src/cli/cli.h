@@ -28,6 +28,9 @@
 
 /* `waft run ARGS...`: argv[0] is "run". Returns the process exit status. */
 int cli_run_main(int argc, char **argv);
+/* Reads a whole file ("-": standard input) into a malloc'd buffer (run.c). Returns 0, or
+ * -1 after a one-line message. */
+int cli_read_file(const char *path, uint8_t **out_bytes, size_t *out_len);
 /* `waft image info|check ...` (image.c); argv[0] is "image". */
 int cli_image_main(int argc, char **argv);
 void cli_image_usage(FILE *out);

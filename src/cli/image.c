@@ -52,39 +52,6 @@ static void json_str(FILE *out, const char *s, size_t n)
     fputc('"', out);
 }
 
-/* Reads a whole file (malloc'ed). */
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-        if (n == cap) {
-            uint8_t *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 /* Function name from the module's name section, if the module could be loaded. */
 static const char *frame_name(const waft_module *module, uint32_t func, size_t *len)
 {
@@ -241,11 +208,8 @@ static int check(const char *path, const char *module_path)
     size_t mlen;
     const uint8_t *mbytes = waft_image_module(img, &mlen);
     if (module_path) {
-        mfile = read_file(module_path, &mlen);
-        if (!mfile) {
-            fprintf(stderr, "waft: %s: cannot read the module\n", module_path);
+        if (cli_read_file(module_path, &mfile, &mlen) != 0)
             goto done;
-        }
         mbytes = mfile;
     }
     if (!mbytes) {

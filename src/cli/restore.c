@@ -42,37 +42,6 @@ void cli_restore_usage(FILE *out)
           out);
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-        if (n == cap) {
-            uint8_t *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (buf && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 int cli_restore_main(int argc, char **argv)
 {
     cli_ckpt_options ck;
@@ -166,11 +135,8 @@ usage:
     size_t mlen;
     const uint8_t *mbytes = waft_image_module(img, &mlen);
     if (module_path) {
-        mfile = read_all(module_path, &mlen);
-        if (!mfile) {
-            fprintf(stderr, "waft: %s: cannot read the module\n", module_path);
+        if (cli_read_file(module_path, &mfile, &mlen) != 0)
             goto done;
-        }
         mbytes = mfile;
     } else if (!mbytes) {
         fprintf(stderr, "waft: %s: the image does not embed its module; give it with --module\n",

@@ -184,7 +184,7 @@ static int parse_options(int argc, char **argv, run_options *o)
 /* ==== Loading ==== */
 
 /* Reads a whole file (or standard input for "-") into a malloc'd buffer. */
-static int read_file(const char *path, uint8_t **out_bytes, size_t *out_len)
+int cli_read_file(const char *path, uint8_t **out_bytes, size_t *out_len)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     uint8_t *buf = NULL;
@@ -365,7 +365,7 @@ static int run_module(const run_options *o)
 
     memset(&err, 0, sizeof err);
     memset(&wasi, 0, sizeof wasi);
-    if (read_file(o->path, &bytes, &len) != 0)
+    if (cli_read_file(o->path, &bytes, &len) != 0)
         goto done;
     r = waft_engine_new(&o->config, &engine);
     if (r != WAFT_OK) {

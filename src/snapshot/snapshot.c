@@ -316,26 +316,21 @@ WAFT_API void waft_codec_skip(waft_codec *c, uint64_t n)
 
 WAFT_API void waft_codec_string(waft_codec *c, char **s, uint32_t *len, uint32_t max)
 {
-    codec_u32(c, len);
     if (c->writing) {
+        codec_u32(c, len);
         codec_raw(c, *s, *len);
         return;
     }
     *s = NULL;
-    if (c->failed)
+    const uint8_t *in = codec_blob_read(c, len, max);
+    if (!in)
         return;
-    if (*len > max || *len > c->in_len - c->pos) {
-        codec_fail(c, "string of %u bytes at offset %zu is too long", *len, c->pos);
-        return;
-    }
-    if (!codec_charge(c, (uint64_t)*len + 1))
-        return;
-    *s = malloc((size_t)*len + 1);
+    *s = malloc((size_t)*len + 1); /* the caller frees it with free() */
     if (!*s) {
         codec_fail(c, "out of memory");
         return;
     }
-    codec_raw(c, *s, *len);
+    memcpy(*s, in, *len);
     (*s)[*len] = 0;
 }
 
