@@ -245,7 +245,7 @@ const uint8_t *codec_blob_read(base_codec *c, uint32_t *len, uint32_t max)
     }
     if (!codec_charge(c, (uint64_t)*len + 1))
         return NULL;
-    return codec_span(c, NULL, *len);
+    return rd(c, *len); /* reading only */
 }
 
 void codec_blob(base_codec *c, uint8_t **p, uint32_t *len, uint32_t max)
