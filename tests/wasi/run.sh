@@ -363,7 +363,14 @@ for try in 1 2 3; do
         >"$d.out" 2>"$d.err") &
     server=$!
     reply=
-    for _ in $(seq 100); do
+    for _ in $(seq 400); do
+        # connect only once the guest has checked its non-blocking accept (it then prints
+        # "listening"): an earlier client would make that accept succeed
+        grep -q '^listening$' "$d.out" 2>/dev/null || {
+            kill -0 "$server" 2>/dev/null || break
+            sleep 0.05
+            continue
+        }
         if { exec 5<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
             printf 'hello waft\n' >&5
             read -r -t 10 reply <&5
