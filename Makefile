@@ -44,6 +44,13 @@ CFLAGS_ALL += -DWAFT_HAVE_ZSTD
 LDLIBS_ALL += -lzstd
 endif
 
+# Optional: libcrypto (OpenSSL) for the migration key check; the CLI only (CRYPTO=0 disables).
+CRYPTO ?= $(if $(wildcard /usr/include/openssl/hmac.h),1,0)
+ifeq ($(CRYPTO),1)
+CLI_CFLAGS := -DWAFT_HAVE_CRYPTO
+CLI_LIBS := -lcrypto
+endif
+
 LIB_SRC := $(wildcard src/base/*.c src/decode/*.c src/validate/*.c src/store/*.c src/interp/*.c \
                       src/snapshot/*.c src/api/*.c src/wasi/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
@@ -86,7 +93,9 @@ $(LIB): $(LIB_OBJ)
 	$(if $(V),,@echo "  AR $@";)$(AR) rcs $@ $^
 
 $(CLI): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL) $(CLI_LIBS)
+
+$(BUILD)/src/cli/%.o: CFLAGS_ALL += $(CLI_CFLAGS)
 
 $(UNIT): $(UNIT_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(UNIT_OBJ) $(LIB) $(LDLIBS_ALL)

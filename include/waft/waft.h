@@ -183,6 +183,8 @@ typedef struct waft_export_desc {
     uint32_t index; /* in the module's index space of that kind */
 } waft_export_desc;
 
+/* The module's bytes (the engine's own copy, valid while the module lives). */
+WAFT_API const uint8_t *waft_module_bytes(const waft_module *module, size_t *out_len);
 WAFT_API uint32_t waft_module_import_count(const waft_module *module);
 WAFT_API void waft_module_import(const waft_module *module, uint32_t i, waft_import_desc *out);
 /* Type of the i-th import if it is a function; WAFT_ERR_INVALID_ARG otherwise. */
@@ -268,6 +270,8 @@ WAFT_API waft_result waft_instance_export(const waft_instance *inst, const char 
                                           waft_extern *out);
 /* Memory 0 of the instance, if any. */
 WAFT_API waft_result waft_instance_memory(const waft_instance *inst, waft_extern *out);
+/* The module an instance was made from. */
+WAFT_API const waft_module *waft_instance_module(const waft_instance *inst);
 
 /* ==== Functions, globals, memories, tables ==== */
 
@@ -294,6 +298,34 @@ WAFT_API waft_result waft_memory_write(waft_store *store, waft_extern memory, ui
                                        const void *src, size_t len);
 WAFT_API waft_result waft_memory_grow(waft_store *store, waft_extern memory, uint32_t delta,
                                       uint32_t *out_old_pages);
+
+/* ==== Write tracking (live migration) ====
+ *
+ * While tracking is on, every write to the memory sets the mark of each 4 KiB page it
+ * touches: wasm stores, memory.init/copy/fill, waft_memory_write, and host functions that
+ * report their writes with waft_call_memory_written (the WASI functions do). Another thread
+ * may read and clear marks while the guest runs: a page whose mark it cleared (with
+ * waft_memory_take_mark) before copying it either holds every write made before the clear
+ * or is marked again. Turn tracking on or off only while no call runs on the store. */
+#define WAFT_TRACK_PAGE 4096u
+
+/* Starts (on = 1, all marks clear) or stops (on = 0) tracking writes to `memory`. */
+WAFT_API waft_result waft_memory_track(waft_store *store, waft_extern memory, int on);
+/* Copies the marks of pages [first, first + n) into out[0..n) (1 = written since its mark
+ * was last taken) without clearing them; returns how many are set. Pages past the map read
+ * as 0. Safe while the guest runs on another thread. */
+WAFT_API uint64_t waft_memory_marks(waft_store *store, waft_extern memory, uint64_t first,
+                                    uint64_t n, uint8_t *out);
+/* Whether the memory's bytes stay at one address for its whole life (reserved address
+ * space): only then may another thread read them while the guest runs and grows it. */
+WAFT_API int waft_memory_fixed(const waft_store *store, waft_extern memory);
+/* Clears the mark of page `page` and returns what it was (0 or 1). */
+WAFT_API int waft_memory_take_mark(waft_store *store, waft_extern memory, uint64_t page);
+/* For host functions that write the caller's memory through waft_call_memory: records a
+ * write of [offset, offset + len) (no-op unless tracked, or if out of bounds). */
+WAFT_API void waft_call_memory_written(waft_call *call, uint64_t offset, uint64_t len);
+/* Whether the caller's memory is tracked (so a host may skip computing what it wrote). */
+WAFT_API int waft_call_memory_tracked(waft_call *call);
 
 WAFT_API waft_result waft_table_size(const waft_store *store, waft_extern table,
                                      uint32_t *out_size);

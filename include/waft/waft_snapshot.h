@@ -70,6 +70,8 @@ typedef struct waft_image_options {
     int compress;    /* 1: zstd-compress records (if built with zstd) */
     int level;       /* zstd level; 0 = 1 */
     int no_sync;     /* 1: skip the fsyncs of waft_image_save (benchmarks, scratch files) */
+    int omit_memory; /* 1: store memory sizes only, not contents (live migration sends the
+                      * pages itself; see waft_image_restore_into) */
 } waft_image_options;
 
 /* Encodes the state of `instance` into a new malloc()ed buffer. */
@@ -108,6 +110,22 @@ WAFT_API waft_result waft_image_restore(const waft_image *image, waft_store *sto
                                         const waft_module *module, const waft_extern *imports,
                                         uint32_t nimports, waft_instance **out_instance,
                                         waft_error *out_err);
+
+/* Restoring in two steps, for live migration: waft_instance_prepare instantiates `module`
+ * without running its start function and with every memory all zero; the caller then
+ * writes the memory contents (waft_memory_data, waft_memory_grow) while they arrive, and
+ * waft_image_restore_into sets the rest from an image (saved with omit_memory, or a full
+ * one, whose memory then replaces the contents). An image saved with omit_memory can only
+ * be restored this way. On failure the store must be freed. */
+WAFT_API waft_result waft_instance_prepare(waft_store *store, const waft_module *module,
+                                           const waft_extern *imports, uint32_t nimports,
+                                           waft_instance **out_instance, waft_error *out_err);
+WAFT_API waft_result waft_image_restore_into(const waft_image *image, waft_instance *instance,
+                                             waft_error *out_err);
+
+/* CRC-32C (Castagnoli) of `len` bytes, continuing from `crc` (0 to start); the checksum of
+ * image records, offered for protocols that carry images. */
+WAFT_API uint32_t waft_crc32c(uint32_t crc, const void *data, size_t len);
 
 typedef struct waft_image_info {
     uint32_t version;

@@ -527,9 +527,70 @@ WAFT_API waft_result waft_memory_write(waft_store *store, waft_extern memory, ui
     store_memory *m = store->memories[memory.index];
     WAFT_API_CHECK(src || !len);
     WAFT_API_CHECK(offset <= m->size && len <= m->size - offset);
-    if (len)
+    if (len) {
         memcpy(m->data + offset, src, len);
+        if (m->marks)
+            store_mark_range(m->marks, offset, len);
+    }
     return WAFT_OK;
+}
+
+WAFT_API waft_result waft_memory_track(waft_store *store, waft_extern memory, int on)
+{
+    CHECK_KIND(store, memory, WAFT_EXTERN_MEMORY, nmemories);
+    if (store->nframes != 0 && !store->suspended)
+        return WAFT_ERR_STATE;
+    store_memory *m = store->memories[memory.index];
+    if (on)
+        store_memory_track(store, m, false); /* a fresh map: all clear */
+    return store_memory_track(store, m, on != 0);
+}
+
+WAFT_API uint64_t waft_memory_marks(waft_store *store, waft_extern memory, uint64_t first,
+                                    uint64_t n, uint8_t *out)
+{
+    if (!store || memory.kind != WAFT_EXTERN_MEMORY || memory.index >= store->nmemories ||
+        (n && !out))
+        return 0;
+    const store_memory *m = store->memories[memory.index];
+    uint64_t set = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t p = first + i;
+        out[i] = (m->marks && p < m->nmarks) ? STORE_MARK_GET(m->marks[p]) : 0;
+        set += out[i];
+    }
+    return set;
+}
+
+WAFT_API int waft_memory_fixed(const waft_store *store, waft_extern memory)
+{
+    if (!store || memory.kind != WAFT_EXTERN_MEMORY || memory.index >= store->nmemories)
+        return 0;
+    return store->memories[memory.index]->reserved != 0;
+}
+
+WAFT_API int waft_memory_take_mark(waft_store *store, waft_extern memory, uint64_t page)
+{
+    if (!store || memory.kind != WAFT_EXTERN_MEMORY || memory.index >= store->nmemories)
+        return 0;
+    store_memory *m = store->memories[memory.index];
+    if (!m->marks || page >= m->nmarks)
+        return 0;
+    return STORE_MARK_TAKE(m->marks[page]) != 0;
+}
+
+WAFT_API int waft_call_memory_tracked(waft_call *call)
+{
+    return call && call->inst && call->inst->mem0 && call->inst->mem0->marks != NULL;
+}
+
+WAFT_API void waft_call_memory_written(waft_call *call, uint64_t offset, uint64_t len)
+{
+    if (!call || !call->inst || !call->inst->mem0)
+        return;
+    store_memory *m = call->inst->mem0;
+    if (m->marks && len && offset <= m->size && len <= m->size - offset)
+        store_mark_range(m->marks, offset, len);
 }
 
 WAFT_API waft_result waft_memory_grow(waft_store *store, waft_extern memory, uint32_t delta,
@@ -640,4 +701,16 @@ WAFT_API waft_result waft_store_frame(const waft_store *store, uint32_t depth,
     out->values = store->stack + fr->fp + f->code->nlocals;
     out->nvalues = fr->sp - fr->fp - f->code->nlocals;
     return WAFT_OK;
+}
+
+WAFT_API const uint8_t *waft_module_bytes(const waft_module *module, size_t *out_len)
+{
+    if (out_len)
+        *out_len = module ? module->len : 0;
+    return module ? module->bytes : NULL;
+}
+
+WAFT_API const waft_module *waft_instance_module(const waft_instance *inst)
+{
+    return inst ? inst->module : NULL;
 }

@@ -57,6 +57,12 @@ static struct {
     char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     /* a request from `waft checkpoint` */
     int req_pending;
+    int req_migrate; /* the request is a migration (`waft migrate PID`) */
+    cli_mig_options req_mig;
+    char req_to[256];
+    char req_key[PATH_MAX];
+    int mig_from_socket; /* the running migration answers the pending request */
+    int mig_at_step_done;
     int req_leave;
     char req_path[PATH_MAX];
     int req_done;
@@ -184,6 +190,8 @@ int cli_ckpt_option(int argc, char **argv, int *i, cli_ckpt_options *o)
         o->fuel = n;
         return -1;
     }
+    if ((m = cli_mig_option(argc, argv, i, &o->mig)) != 0)
+        return m;
     if (match(argc, argv, i, "--leave-running", NULL) == 1) {
         o->leave_running = 1;
         return -1;
@@ -201,6 +209,11 @@ int cli_ckpt_option(int argc, char **argv, int *i, cli_ckpt_options *o)
 
 int cli_ckpt_validate(const cli_ckpt_options *o, const char *command)
 {
+    if (o->mig.at_step && !o->mig.to) {
+        fprintf(stderr, "waft: %s: --migrate-at-step needs --migrate-to HOST:PORT (see --help)\n",
+                command);
+        return CLI_EXIT_USAGE;
+    }
     if ((o->at_step || o->signal || o->every > 0) && !o->image) {
         fprintf(stderr, "waft: %s: a checkpoint trigger needs --image FILE (see --help)\n",
                 command);
@@ -224,6 +237,11 @@ static void set_budget(void)
     uint64_t done = executed(), budget = UINT64_MAX;
     if (o->at_step && !ck.at_step_done)
         budget = o->at_step > done ? o->at_step - done : 0;
+    if (o->mig.at_step && !ck.mig_at_step_done) {
+        uint64_t left = o->mig.at_step > done ? o->mig.at_step - done : 0;
+        if (left < budget)
+            budget = left;
+    }
     if (o->use_fuel) {
         uint64_t left = o->fuel > done ? o->fuel - done : 0;
         if (left < budget)
@@ -313,9 +331,24 @@ static void serve_one(int fd)
         n++;
     }
     line[n] = 0;
-    int leave;
+    int leave = 0, migrate = 0;
     char path[PATH_MAX];
-    if (sscanf(line, "checkpoint %d %4095s", &leave, path) != 2 || (leave != 0 && leave != 1)) {
+    cli_mig_options mo;
+    char to[256], strategy[32], order[32], key[PATH_MAX];
+    memset(&mo, 0, sizeof mo);
+    if (strncmp(line, "migrate ", 8) == 0) {
+        unsigned rounds;
+        if (sscanf(line, "migrate %255s %31s %lf %u %31s %lf %4095s", to, strategy,
+                   &mo.max_downtime_ms, &rounds, order, &mo.timeout, key) != 7) {
+            reply(fd, "error bad request\n");
+            return;
+        }
+        mo.max_rounds = rounds;
+        mo.stop_and_copy = !strcmp(strategy, "stop-and-copy");
+        mo.address_order = !strcmp(order, "address");
+        migrate = 1;
+    } else if (sscanf(line, "checkpoint %d %4095s", &leave, path) != 2 ||
+               (leave != 0 && leave != 1)) {
         reply(fd, "error bad request\n");
         return;
     }
@@ -323,12 +356,22 @@ static void serve_one(int fd)
     if (ck.finished || ck.req_pending) {
         pthread_mutex_unlock(&ck.mu);
         reply(fd, ck.finished ? "error the program has finished\n"
-                              : "error another checkpoint is in progress\n");
+                              : "error another request is in progress\n");
         return;
     }
     ck.req_pending = 1;
-    ck.req_leave = leave;
-    snprintf(ck.req_path, sizeof ck.req_path, "%s", strcmp(path, "-") ? path : ck.default_image);
+    ck.req_migrate = migrate;
+    if (migrate) {
+        ck.req_mig = mo;
+        snprintf(ck.req_to, sizeof ck.req_to, "%s", to);
+        snprintf(ck.req_key, sizeof ck.req_key, "%s", key);
+        ck.req_mig.to = ck.req_to;
+        ck.req_mig.key_file = strcmp(key, "-") ? ck.req_key : NULL;
+    } else {
+        ck.req_leave = leave;
+        snprintf(ck.req_path, sizeof ck.req_path, "%s",
+                 strcmp(path, "-") ? path : ck.default_image);
+    }
     ck.req_done = 0;
     waft_store_interrupt(ck.store);
     while (!ck.req_done && !ck.stopping)
@@ -386,6 +429,8 @@ int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *mod
     ck.o = o;
     ck.steps_base = waft_store_steps(store);
     ck.at_step_done = 0;
+    ck.mig_at_step_done = 0;
+    ck.mig_from_socket = 0;
     ck.stopping = 0;
     ck.finished = 0;
     atomic_store(&ck.signal_req, 0);
@@ -457,6 +502,33 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
 {
     *out_stopped = 0;
     for (;;) {
+        if (r != WAFT_SUSPENDED && cli_mig_active()) {
+            cli_mig_cancel();
+            if (ck.mig_from_socket)
+                finish_request("error the program finished before the migration did\n");
+            ck.mig_from_socket = 0;
+        }
+        if (r == WAFT_SUSPENDED && cli_mig_active()) {
+            char msg[1400];
+            int v = cli_mig_poll(msg, sizeof msg);
+            if (v != CLI_MIG_GO_ON) {
+                fprintf(stderr, "waft: %s\n", msg);
+                if (ck.mig_from_socket) {
+                    char line[1500];
+                    snprintf(line, sizeof line, "%s %s\n", v == CLI_MIG_DONE ? "ok" : "error", msg);
+                    finish_request(line);
+                    ck.mig_from_socket = 0;
+                }
+            }
+            if (v == CLI_MIG_DONE || v == CLI_MIG_UNKNOWN) {
+                waft_store_abandon(store);
+                *out_stopped = v == CLI_MIG_DONE ? 1 : 2;
+                pthread_mutex_lock(&ck.mu);
+                ck.finished = 1;
+                pthread_mutex_unlock(&ck.mu);
+                return WAFT_OK;
+            }
+        }
         if (r != WAFT_SUSPENDED) {
             pthread_mutex_lock(&ck.mu);
             ck.finished = 1;
@@ -468,16 +540,24 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
         int save = 0, leave = o->leave_running, from_socket = 0;
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s", ck.default_image);
+        const cli_mig_options *start_mig = NULL;
         if (why == WAFT_STOP_FUEL) {
+            if (o->mig.at_step && !ck.mig_at_step_done && executed() >= o->mig.at_step) {
+                ck.mig_at_step_done = 1;
+                start_mig = &o->mig;
+            }
             if (o->at_step && !ck.at_step_done && executed() >= o->at_step) {
                 ck.at_step_done = 1;
                 save = 1;
-            } else if (o->use_fuel && executed() >= o->fuel) {
+            } else if (!start_mig && o->use_fuel && executed() >= o->fuel) {
                 return WAFT_SUSPENDED; /* out of fuel: the caller reports it */
             }
         } else {
             pthread_mutex_lock(&ck.mu);
-            if (ck.req_pending && !ck.req_done) {
+            if (ck.req_pending && !ck.req_done && ck.req_migrate && !ck.mig_from_socket) {
+                start_mig = &ck.req_mig;
+                ck.mig_from_socket = 1;
+            } else if (ck.req_pending && !ck.req_done && !ck.req_migrate) {
                 save = from_socket = 1;
                 leave = ck.req_leave;
                 snprintf(path, sizeof path, "%s", ck.req_path);
@@ -485,6 +565,19 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
             pthread_mutex_unlock(&ck.mu);
             if (atomic_exchange(&ck.signal_req, 0) | atomic_exchange(&ck.timer_req, 0))
                 save = 1;
+        }
+        if (start_mig) {
+            char msg[600];
+            if (cli_mig_start(start_mig, store, instance, ck.default_image, msg, sizeof msg) != 0) {
+                fprintf(stderr, "waft: migration to %s failed: %s; the program goes on here\n",
+                        start_mig->to, msg);
+                if (ck.mig_from_socket) {
+                    char line[700];
+                    snprintf(line, sizeof line, "error %s\n", msg);
+                    finish_request(line);
+                    ck.mig_from_socket = 0;
+                }
+            }
         }
         if (save) {
             waft_image_options io;
@@ -519,6 +612,51 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
         set_budget();
         r = waft_store_resume(store, results, nresults);
     }
+}
+
+/* ==== Requests to a run's control socket ==== */
+
+int cli_ctl_request(long pid, const char *request, double timeout, char *ans, size_t anslen,
+                    size_t *out_n)
+{
+    char dir[PATH_MAX];
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    *out_n = 0;
+    ans[0] = 0;
+    if (socket_dir(dir, sizeof dir) != 0 ||
+        (size_t)snprintf(a.sun_path, sizeof a.sun_path, "%s/%ld.sock", dir, pid) >=
+            sizeof a.sun_path) {
+        fprintf(stderr, "waft: no control directory for this user\n");
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        fprintf(stderr, "waft: process %ld is not a waft run of this user (%s)\n", pid, a.sun_path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    struct timeval tv = { (time_t)timeout, (long)((timeout - (double)(time_t)timeout) * 1e6) };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    reply(fd, request);
+    size_t n = 0;
+    while (n < anslen - 1) {
+        ssize_t r = read(fd, ans + n, anslen - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (memchr(ans, '\n', n))
+            break;
+    }
+    close(fd);
+    ans[n] = 0;
+    char *nl = strchr(ans, '\n');
+    if (nl)
+        *nl = 0;
+    *out_n = n;
+    return 0;
 }
 
 /* ==== waft checkpoint PID ==== */
@@ -579,44 +717,12 @@ int cli_checkpoint_main(int argc, char **argv)
     } else {
         snprintf(path, sizeof path, "%s", image ? image : "-");
     }
-    char dir[PATH_MAX];
-    struct sockaddr_un a;
-    memset(&a, 0, sizeof a);
-    a.sun_family = AF_UNIX;
-    if (socket_dir(dir, sizeof dir) != 0 ||
-        (size_t)snprintf(a.sun_path, sizeof a.sun_path, "%s/%ld.sock", dir, pid) >=
-            sizeof a.sun_path) {
-        fprintf(stderr, "waft: checkpoint: no control directory for this user\n");
-        return CLI_EXIT_ERROR;
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        fprintf(stderr, "waft: checkpoint: process %ld is not a waft run of this user (%s)\n", pid,
-                a.sun_path);
-        if (fd >= 0)
-            close(fd);
-        return CLI_EXIT_ERROR;
-    }
-    struct timeval tv = { (time_t)timeout, (long)((timeout - (double)(time_t)timeout) * 1e6) };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     char req[PATH_MAX + 32];
     snprintf(req, sizeof req, "checkpoint %d %s\n", leave, path);
-    reply(fd, req);
     char ans[PATH_MAX + 64];
     size_t n = 0;
-    while (n < sizeof ans - 1) {
-        ssize_t r = read(fd, ans + n, sizeof ans - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        if (memchr(ans, '\n', n))
-            break;
-    }
-    close(fd);
-    ans[n] = 0;
-    char *nl = strchr(ans, '\n');
-    if (nl)
-        *nl = 0;
+    if (cli_ctl_request(pid, req, timeout, ans, sizeof ans, &n) != 0)
+        return CLI_EXIT_ERROR;
     if (strncmp(ans, "ok ", 3) == 0) {
         printf("waft: checkpoint of process %ld written to %s\n", pid, ans + 3);
         return CLI_EXIT_OK;

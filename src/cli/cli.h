@@ -139,6 +139,49 @@ void cli_wasi_free(cli_wasi *w);
 /* The host module that provides wasi_snapshot_preview1 from `wasi` (borrowed). */
 cli_host cli_wasi_host(waft_wasi *wasi);
 
+/* ==== Live migration, source side (migrate.c) ==== */
+
+typedef struct cli_mig_options {
+    const char *to;         /* --migrate-to HOST:PORT */
+    uint64_t at_step;       /* --migrate-at-step N (0: only on request) */
+    int stop_and_copy;      /* --strategy stop-and-copy */
+    double max_downtime_ms; /* --max-downtime MS (0: default 5) */
+    uint32_t max_rounds;    /* --max-rounds N (0: default 30) */
+    int address_order;      /* --page-order address */
+    const char *key_file;   /* --key-file FILE */
+    double timeout;         /* --migrate-timeout S (0: default 30) */
+} cli_mig_options;
+
+/* Outcomes of cli_mig_poll. */
+enum {
+    CLI_MIG_GO_ON,
+    CLI_MIG_DONE,
+    CLI_MIG_FAILED,
+    CLI_MIG_UNKNOWN
+};
+
+/* Takes argv[*i] if it is a migration option; like cli_wasi_option. */
+int cli_mig_option(int argc, char **argv, int *i, cli_mig_options *o);
+void cli_mig_usage(FILE *out);
+/* At a suspension of the guest thread: starts migrating `inst` to o->to (a sender thread
+ * does the work while the guest runs on). `fallback_image` is where a full image goes if
+ * the outcome becomes unknown. 0, or -1 with a one-line reason in msg. */
+int cli_mig_start(const cli_mig_options *o, waft_store *store, const waft_instance *inst,
+                  const char *fallback_image, char *msg, size_t msglen);
+/* At every suspension while a migration is active: parks the guest when the sender asks,
+ * and returns the outcome once there is one (msg: the summary line or the reason, without
+ * "waft: "), or CLI_MIG_GO_ON. */
+int cli_mig_poll(char *msg, size_t msglen);
+/* The guest finished while migrating: abandons the migration. */
+void cli_mig_cancel(void);
+int cli_mig_active(void);
+
+/* `waft migrate PID --to HOST:PORT ...` and `waft serve ...`. */
+int cli_migrate_main(int argc, char **argv);
+void cli_migrate_usage(FILE *out);
+int cli_serve_main(int argc, char **argv);
+void cli_serve_usage(FILE *out);
+
 /* ==== Checkpoints (checkpoint.c) ==== */
 
 typedef struct cli_ckpt_options {
@@ -150,7 +193,8 @@ typedef struct cli_ckpt_options {
     int compress;      /* --compress */
     int use_fuel;      /* --fuel N */
     uint64_t fuel;
-    int count_steps; /* --count-steps: report the instructions executed at the end */
+    int count_steps;     /* --count-steps: report the instructions executed at the end */
+    cli_mig_options mig; /* --migrate-to and its options */
 } cli_ckpt_options;
 
 /* Takes argv[*i] if it is a checkpoint option (or --fuel); like cli_wasi_option. */
@@ -160,10 +204,12 @@ int cli_ckpt_validate(const cli_ckpt_options *o, const char *command);
 /* Help text of the checkpoint options. */
 void cli_ckpt_usage(FILE *out);
 
-/* Runs a call to its end, serving checkpoints: `r` is the result of the waft_func_call (or
- * waft_store_resume) that started it, after cli_ckpt_begin. Each suspension caused by a
- * checkpoint trigger writes an image of `instance`; then the run stops (returning
- * WAFT_OK with *out_stopped = 1) or, with --leave-running, goes on. Fuel running out
+/* Runs a call to its end, serving checkpoints and migrations: `r` is the result of the
+ * waft_func_call (or waft_store_resume) that started it, after cli_ckpt_begin. Each suspension
+ * caused by a checkpoint trigger writes an image of `instance`; then the run stops (returning
+ * WAFT_OK with *out_stopped = 1) or, with --leave-running, goes on. A migration that
+ * succeeds stops it the same way; one whose outcome is unknown stops it with
+ * *out_stopped = 2 (exit status 1, the message printed). Fuel running out
  * returns WAFT_SUSPENDED (the caller reports it). */
 waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
                            const waft_instance *instance, waft_result r, waft_val *results,
@@ -172,6 +218,12 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
  * and the control socket (for `waft checkpoint PID`). cli_ckpt_end undoes it. */
 int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *module_path);
 void cli_ckpt_end(void);
+
+/* Sends one request line to the control socket of run `pid` and reads the one-line answer
+ * (newline removed) into ans, waiting up to `timeout` seconds; *out_n = 0 means no answer.
+ * Returns 0, or -1 after a message (no such run). */
+int cli_ctl_request(long pid, const char *request, double timeout, char *ans, size_t anslen,
+                    size_t *out_n);
 
 /* `waft checkpoint PID [--image FILE] [--leave-running]` and `waft restore FILE ...`. */
 int cli_checkpoint_main(int argc, char **argv);

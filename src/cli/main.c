@@ -23,6 +23,10 @@ static void usage(FILE *out)
           "                 continue a program from an image\n"
           "  checkpoint PID [--image FILE] [--leave-running]\n"
           "                 save a running program of this user to an image\n"
+          "  migrate PID --to HOST:PORT [OPTIONS]\n"
+          "                 move a running program of this user to a `waft serve`\n"
+          "  serve [--listen HOST:PORT] [OPTIONS]\n"
+          "                 receive migrated programs and run them\n"
           "  image info|check FILE\n"
           "                 describe or fully validate a saved image\n"
           "  help [COMMAND] show this help, or the help of COMMAND\n"
@@ -79,6 +83,14 @@ static int help(int argc, char **argv)
         cli_image_usage(stdout);
         return CLI_EXIT_OK;
     }
+    if (strcmp(argv[1], "migrate") == 0) {
+        cli_migrate_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "serve") == 0) {
+        cli_serve_usage(stdout);
+        return CLI_EXIT_OK;
+    }
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "version") == 0) {
         usage(stdout);
         return CLI_EXIT_OK;
@@ -109,6 +121,10 @@ int main(int argc, char **argv)
         return cli_restore_main(argc - 1, argv + 1);
     if (strcmp(cmd, "checkpoint") == 0)
         return cli_checkpoint_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "migrate") == 0)
+        return cli_migrate_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return cli_serve_main(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return usage_error("unknown option", cmd);
     return usage_error("unknown command", cmd);

@@ -35,6 +35,7 @@ void cli_restore_usage(FILE *out)
           "\n",
           out);
     cli_ckpt_usage(out);
+    cli_mig_usage(out);
     fputs("\n"
           "Exit status: as for waft run; 1 with one line naming the problem when the image\n"
           "is damaged, belongs to another module, or a file it had open is missing or has\n"
@@ -194,7 +195,7 @@ usage:
     int stopped;
     r = cli_ckpt_drive(&ck, store, instance, r, results, nresults, &stopped);
     if (stopped) {
-        status = CLI_EXIT_OK;
+        status = stopped == 1 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
     } else {
         uint32_t shown = 0;
         while (r == WAFT_OK && shown < nresults && results[shown].type != 0)

@@ -56,6 +56,7 @@ void cli_run_usage(FILE *out)
             "\n",
             WAFT_DEFAULT_CALL_DEPTH, WAFT_DEFAULT_STACK_SLOTS);
     cli_ckpt_usage(out);
+    cli_mig_usage(out);
     fprintf(out,
             "\n"
             "ARGS for --invoke, by parameter type:\n"
@@ -437,7 +438,8 @@ static int run_module(const run_options *o)
     r = waft_func_call(store, func, args, type.nparams, results, type.nresults);
     int stopped;
     r = cli_ckpt_drive(&o->ckpt, store, instance, r, results, type.nresults, &stopped);
-    status = stopped ? CLI_EXIT_OK : cli_finish(o->path, store, r, results, type.nresults);
+    status = stopped ? (stopped == 1 ? CLI_EXIT_OK : CLI_EXIT_ERROR)
+                     : cli_finish(o->path, store, r, results, type.nresults);
 
 done:
     if (ckpt_started)

@@ -44,6 +44,7 @@ static const uint8_t image_magic[8] = { 0x89, 'W', 'A', 'F', 'T', '\r', '\n', 0x
 enum {
     TAG_MODULE = TAG('M', 'O', 'D', 'L'),
     TAG_MEMORY = TAG('M', 'E', 'M', 'S'),
+    TAG_MEMORY_LAYOUT = TAG('M', 'E', 'M', 'L'), /* sizes only: contents sent elsewhere */
     TAG_TABLES = TAG('T', 'A', 'B', 'L'),
     TAG_GLOBALS = TAG('G', 'L', 'O', 'B'),
     TAG_SEGMENTS = TAG('S', 'E', 'G', 'S'),
@@ -130,6 +131,8 @@ static void rec_memories(base_codec *c, waft_image *img)
                        m->max_pages);
             return;
         }
+        if (img->memory_external)
+            continue; /* MEML: the contents travel separately (migration) */
         uint64_t nchunks = (uint64_t)m->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK);
         uint64_t map_bytes = (nchunks + 7) / 8;
         if (c->writing) {
@@ -807,7 +810,7 @@ static waft_result encode(waft_store *s, waft_image *img, const waft_image_optio
     o->crc_chain = base_crc32c(0, head, sizeof head);
 
     put_simple(o, TAG_MODULE, rec_module, img, NULL);
-    put_simple(o, TAG_MEMORY, rec_memories, img, opt);
+    put_simple(o, img->memory_external ? TAG_MEMORY_LAYOUT : TAG_MEMORY, rec_memories, img, opt);
     put_simple(o, TAG_TABLES, rec_tables, img, opt);
     put_simple(o, TAG_GLOBALS, rec_globals, img, NULL);
     put_simple(o, TAG_SEGMENTS, rec_segments, img, NULL);
@@ -871,6 +874,8 @@ static waft_result encode_store(waft_store *store, const waft_instance *inst,
     waft_result r = capture(store, inst, img, err);
     if (opt && opt->omit_module)
         img->module_bytes = NULL;
+    if (opt && opt->omit_memory)
+        img->memory_external = true;
     if (r == WAFT_OK)
         r = encode(store, img, opt, out, err);
     waft_image_free(img); /* its arrays were copied into `out`'s own buffers */
@@ -1136,6 +1141,8 @@ static waft_result decode(waft_image *img, const uint8_t *in, size_t len, waft_e
             bit = 1;
             break;
         case TAG_MEMORY:
+        case TAG_MEMORY_LAYOUT:
+            img->memory_external = tag == TAG_MEMORY_LAYOUT;
             rec_memories(&c, img);
             bit = 2;
             break;
@@ -1462,6 +1469,32 @@ static waft_result restore_memories(const waft_image *img, waft_instance *inst, 
     return WAFT_OK;
 }
 
+/* MEML images: the contents are already in place (written during a migration); only the
+ * sizes are set, growing with zero pages up to the image's size. */
+static waft_result restore_memory_sizes(const waft_image *img, waft_instance *inst, waft_error *err)
+{
+    waft_store *s = inst->store;
+    if (img->nmemories != inst->module->nmemories)
+        return restore_fail(err, "image has %u memories, the module %u", img->nmemories,
+                            inst->module->nmemories);
+    for (uint32_t i = 0; i < img->nmemories; i++) {
+        const snap_memory *sm = &img->memories[i];
+        store_memory *m = inst->memories[i];
+        if (sm->max_pages != m->max_pages || sm->has_max != m->has_max)
+            return restore_fail(err, "memory %u: limits differ from the module's (max %u)", i,
+                                m->max_pages);
+        if (sm->pages < m->pages)
+            return restore_fail(err, "memory %u: %u pages, fewer than the %u received", i,
+                                sm->pages);
+        if (sm->pages > m->pages && store_memory_grow(s, m, sm->pages - m->pages) == UINT32_MAX) {
+            base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "memory %u: cannot allocate %u pages", i,
+                           sm->pages);
+            return WAFT_ERR_NOMEM;
+        }
+    }
+    return WAFT_OK;
+}
+
 static waft_result restore_tables(const waft_image *img, waft_instance *inst, waft_error *err)
 {
     waft_store *s = inst->store;
@@ -1684,6 +1717,64 @@ static waft_result restore_exts(const waft_image *img, waft_store *s, waft_error
     return WAFT_OK;
 }
 
+static waft_result check_module(const waft_image *img, const waft_module *module, waft_error *err)
+{
+    uint8_t hash[32];
+    waft_module_hash(module, hash);
+    if (memcmp(hash, img->module_hash, 32) != 0) {
+        base_error_set(err, WAFT_ERR_IMAGE, -1, -1,
+                       "the module is not the one the image was taken from (hash differs)");
+        return WAFT_ERR_IMAGE;
+    }
+    return WAFT_OK;
+}
+
+static waft_result instantiate_idle(waft_store *store, const waft_module *module,
+                                    const waft_extern *imports, uint32_t nimports,
+                                    waft_instance **out, waft_error *err)
+{
+    if (store->nframes != 0 || store->suspended) {
+        base_error_set(err, WAFT_ERR_STATE, -1, -1, "the store is running a call");
+        return WAFT_ERR_STATE;
+    }
+    waft_instance *inst = NULL;
+    waft_result r = store_instantiate(store, module, imports, nimports, &inst, err);
+    if (r == WAFT_TRAPPED)
+        r = WAFT_OK; /* segments are overwritten by the restore; a restore never runs start */
+    if (r != WAFT_OK)
+        return r;
+    if (!inst) {
+        base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "cannot instantiate");
+        return WAFT_ERR_NOMEM;
+    }
+    *out = inst;
+    return WAFT_OK;
+}
+
+/* Everything but instantiation: memories (unless held elsewhere), tables, globals,
+ * segments, extensions, frames, fuel. */
+static waft_result restore_state(const waft_image *img, waft_instance *inst, waft_error *err)
+{
+    waft_store *store = inst->store;
+    waft_result r = img->memory_external ? restore_memory_sizes(img, inst, err)
+                                         : restore_memories(img, inst, err);
+    if (r == WAFT_OK)
+        r = restore_tables(img, inst, err);
+    if (r == WAFT_OK)
+        r = restore_globals(img, inst, err);
+    if (r == WAFT_OK)
+        r = restore_segments(img, inst, err);
+    if (r == WAFT_OK)
+        r = restore_exts(img, store, err);
+    if (r == WAFT_OK)
+        r = restore_frames(img, inst, err);
+    if (r != WAFT_OK)
+        return r;
+    store->fuel = img->fuel;
+    store->steps = img->steps;
+    return WAFT_OK;
+}
+
 WAFT_API waft_result waft_image_restore(const waft_image *img, waft_store *store,
                                         const waft_module *module, const waft_extern *imports,
                                         uint32_t nimports, waft_instance **out_instance,
@@ -1694,42 +1785,67 @@ WAFT_API waft_result waft_image_restore(const waft_image *img, waft_store *store
     if (out_err)
         memset(out_err, 0, sizeof *out_err);
     *out_instance = NULL;
+    if (img->memory_external) {
+        base_error_set(out_err, WAFT_ERR_IMAGE, -1, -1,
+                       "the image holds no memory contents (a migration state); it cannot be "
+                       "restored on its own");
+        return WAFT_ERR_IMAGE;
+    }
+    waft_result r = check_module(img, module, out_err);
+    waft_instance *inst = NULL;
+    if (r == WAFT_OK)
+        r = instantiate_idle(store, module, imports, nimports, &inst, out_err);
+    if (r == WAFT_OK)
+        r = restore_state(img, inst, out_err);
+    if (r == WAFT_OK)
+        *out_instance = inst;
+    return r;
+}
+
+WAFT_API waft_result waft_instance_prepare(waft_store *store, const waft_module *module,
+                                           const waft_extern *imports, uint32_t nimports,
+                                           waft_instance **out_instance, waft_error *out_err)
+{
+    if (!store || !module || !out_instance || (nimports && !imports))
+        return WAFT_ERR_INVALID_ARG;
+    if (out_err)
+        memset(out_err, 0, sizeof *out_err);
+    *out_instance = NULL;
+    waft_instance *inst = NULL;
+    waft_result r = instantiate_idle(store, module, imports, nimports, &inst, out_err);
+    if (r != WAFT_OK)
+        return r;
+    /* memories start all zero: the migration sends every page that is not */
+    for (uint32_t i = 0; i < module->nmemories; i++) {
+        store_memory *m = inst->memories[i];
+        if (store_memory_reset(store, m, m->pages) != WAFT_OK) {
+            base_error_set(out_err, WAFT_ERR_NOMEM, -1, -1, "memory %u: cannot reset", i);
+            return WAFT_ERR_NOMEM;
+        }
+    }
+    *out_instance = inst;
+    return WAFT_OK;
+}
+
+WAFT_API waft_result waft_image_restore_into(const waft_image *img, waft_instance *instance,
+                                             waft_error *out_err)
+{
+    if (!img || !instance)
+        return WAFT_ERR_INVALID_ARG;
+    if (out_err)
+        memset(out_err, 0, sizeof *out_err);
+    waft_store *store = instance->store;
     if (store->nframes != 0 || store->suspended) {
         base_error_set(out_err, WAFT_ERR_STATE, -1, -1, "the store is running a call");
         return WAFT_ERR_STATE;
     }
-    uint8_t hash[32];
-    waft_module_hash(module, hash);
-    if (memcmp(hash, img->module_hash, 32) != 0) {
-        base_error_set(out_err, WAFT_ERR_IMAGE, -1, -1,
-                       "the module is not the one the image was taken from (hash differs)");
-        return WAFT_ERR_IMAGE;
-    }
-    waft_instance *inst;
-    waft_result r = store_instantiate(store, module, imports, nimports, &inst, out_err);
-    if (r == WAFT_TRAPPED)
-        r = WAFT_OK; /* segments are overwritten below; a restore never runs start */
-    if (r != WAFT_OK)
-        return r;
-    if (!inst) {
-        base_error_set(out_err, WAFT_ERR_NOMEM, -1, -1, "cannot instantiate");
-        return WAFT_ERR_NOMEM;
-    }
-    r = restore_memories(img, inst, out_err);
+    waft_result r = check_module(img, instance->module, out_err);
     if (r == WAFT_OK)
-        r = restore_tables(img, inst, out_err);
-    if (r == WAFT_OK)
-        r = restore_globals(img, inst, out_err);
-    if (r == WAFT_OK)
-        r = restore_segments(img, inst, out_err);
-    if (r == WAFT_OK)
-        r = restore_exts(img, store, out_err);
-    if (r == WAFT_OK)
-        r = restore_frames(img, inst, out_err);
-    if (r != WAFT_OK)
-        return r;
-    store->fuel = img->fuel;
-    store->steps = img->steps;
-    *out_instance = inst;
-    return WAFT_OK;
+        r = restore_state(img, instance, out_err);
+    return r;
+}
+
+WAFT_API uint32_t waft_crc32c(uint32_t crc, const void *data, size_t len)
+{
+    return base_crc32c(crc, data, len);
 }

@@ -76,6 +76,7 @@ struct waft_image {
 
     uint32_t nmemories;
     snap_memory *memories;
+    bool memory_external; /* MEML: sizes only, contents sent separately (migration) */
     uint32_t ntables;
     snap_table *tables;
     uint32_t nglobals;

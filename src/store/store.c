@@ -256,8 +256,45 @@ static bool mem_create(waft_store *s, store_memory *m, uint32_t min)
     return min == 0 || mem_extend(s, m, (uint64_t)min * WAFT_PAGE_SIZE);
 }
 
+waft_result store_memory_track(waft_store *s, store_memory *m, bool on)
+{
+    if (!on) {
+        if (m->marks) {
+#if STORE_MMAP
+            munmap((void *)m->marks, m->nmarks);
+#else
+            base_free(s->alloc, (void *)m->marks);
+#endif
+        }
+        m->marks = NULL;
+        m->nmarks = 0;
+        return WAFT_OK;
+    }
+    if (m->marks)
+        return WAFT_OK;
+    size_t n = (size_t)(((uint64_t)m->max_pages * WAFT_PAGE_SIZE) >> STORE_TRACK_SHIFT);
+    if (n == 0)
+        n = 1;
+#if STORE_MMAP
+    /* address space only: the kernel gives zero pages as marks are first set */
+    void *p =
+        mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return WAFT_ERR_NOMEM;
+#else
+    void *p = base_calloc(s->alloc, n, 1);
+    if (!p)
+        return WAFT_ERR_NOMEM;
+#endif
+    (void)s;
+    m->marks = p;
+    m->nmarks = n;
+    return WAFT_OK;
+}
+
 void store_memory_release(waft_store *s, store_memory *m)
 {
+    store_memory_track(s, m, false);
 #if STORE_MMAP
     if (m->reserved) {
         munmap(m->data, m->reserved);

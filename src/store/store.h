@@ -32,6 +32,37 @@ typedef _Atomic int store_flag;
 
 #define STORE_MAX_TRAP_FRAMES 64
 
+/* Write tracking (live migration): one mark per 4 KiB page, set by the thread running the
+ * guest with release order after the write it records, cleared by a reader (another thread)
+ * with an acquire exchange before it copies the page. So a page copied after its mark was
+ * cleared either holds the write or is marked again. */
+#define STORE_TRACK_SHIFT 12u
+#if defined(__STDC_NO_ATOMICS__)
+typedef volatile uint8_t store_mark;
+#define STORE_MARK_SET(m)  ((m) = 1)
+#define STORE_MARK_GET(m)  (m)
+#define STORE_MARK_TAKE(m) store_mark_take_plain(&(m))
+static inline uint8_t store_mark_take_plain(store_mark *m)
+{
+    uint8_t v = *m;
+    *m = 0;
+    return v;
+}
+#else
+typedef _Atomic uint8_t store_mark;
+#define STORE_MARK_SET(m)  atomic_store_explicit(&(m), 1, memory_order_release)
+#define STORE_MARK_GET(m)  atomic_load_explicit(&(m), memory_order_relaxed)
+#define STORE_MARK_TAKE(m) atomic_exchange_explicit(&(m), 0, memory_order_acq_rel)
+#endif
+
+/* Marks the pages of [ea, ea+n) written (n > 0, inside the memory). */
+static inline void store_mark_range(store_mark *marks, uint64_t ea, uint64_t n)
+{
+    uint64_t last = (ea + n - 1) >> STORE_TRACK_SHIFT;
+    for (uint64_t p = ea >> STORE_TRACK_SHIFT; p <= last; p++)
+        STORE_MARK_SET(marks[p]);
+}
+
 struct waft_engine {
     base_alloc alloc;   /* [derived] */
     waft_config config; /* [derived] */
@@ -56,6 +87,8 @@ typedef struct store_memory {
     uint32_t pages;     /* [snap] */
     uint32_t max_pages; /* [snap] limit (65536 when the type has none) */
     bool has_max;       /* [snap] */
+    store_mark *marks;  /* [derived] write marks while tracking (NULL otherwise) */
+    size_t nmarks;      /* [derived] entries: the maximum size in 4 KiB pages */
 } store_memory;
 
 typedef struct store_table {
@@ -178,6 +211,9 @@ WAFT_INTERNAL void store_memory_release(waft_store *s, store_memory *m);
 /* Sets the memory to `pages` pages, all zero (used by restore). WAFT_ERR_NOMEM on failure
  * (the memory is then unchanged). */
 WAFT_INTERNAL waft_result store_memory_reset(waft_store *s, store_memory *m, uint32_t pages);
+/* Starts (on) or stops write tracking of a memory; starting clears no marks it already has.
+ * WAFT_ERR_NOMEM if the map cannot be had. */
+WAFT_INTERNAL waft_result store_memory_track(waft_store *s, store_memory *m, bool on);
 /* memory.grow: returns the old page count, or -1 (as UINT32_MAX) if it cannot grow. */
 WAFT_INTERNAL uint32_t store_memory_grow(waft_store *s, store_memory *m, uint32_t delta);
 /* table.grow: the same for tables, new entries set to `init`. */

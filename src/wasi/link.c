@@ -47,6 +47,7 @@ static waft_result trampoline(waft_call *call, const uint64_t *args, uint64_t *r
     c.mem = waft_call_memory(call, &c.mem_size);
     if (c.mem == NULL)
         c.mem_size = 0; /* no memory: every pointer is out of bounds */
+    c.tracked = waft_call_memory_tracked(call);
     c.exit_code = 0;
     r = d->impl(&c, args);
     if (r == WASI_CTL_SUSPEND)

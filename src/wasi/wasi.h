@@ -519,6 +519,7 @@ typedef struct wasi_ctx {
     waft_call *call;
     uint8_t *mem;      /* linear memory 0 of the caller (NULL if none) */
     uint64_t mem_size; /* its size in bytes */
+    bool tracked;      /* writes to it are tracked (waft_memory_track) */
     int32_t exit_code; /* set with WASI_CTL_EXIT */
 } wasi_ctx;
 
@@ -531,7 +532,13 @@ typedef uint32_t (*wasi_impl)(wasi_ctx *c, const uint64_t *args);
 /* Whether [ptr, ptr+len) lies in guest memory. */
 static inline bool wasi_mem_ok(const wasi_ctx *c, uint32_t ptr, uint64_t len)
 {
-    return len <= c->mem_size && (uint64_t)ptr <= c->mem_size - len;
+    if (len > c->mem_size || (uint64_t)ptr > c->mem_size - len)
+        return false;
+    /* any buffer a call may write: recorded for write tracking (buffers it only reads are
+     * recorded too, which costs a resend at most) */
+    if (c->tracked)
+        waft_call_memory_written(c->call, ptr, len);
+    return true;
 }
 
 /* Copies a guest path (ptr, len) into buf (WASI_PATH_MAX + 1 bytes) with a NUL. EFAULT

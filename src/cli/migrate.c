@@ -1,0 +1,843 @@
+/* SPDX-License-Identifier: MIT */
+/* migrate.c - the source side of live migration: `waft run --migrate-to`, the migration
+ * requests of `waft migrate PID`, and that command itself.
+ *
+ * Two threads. The guest thread runs the program; at its suspensions (cli_ckpt_drive) it
+ * starts a migration (cli_mig_start) and afterwards calls cli_mig_poll, which parks it when
+ * the sender asks for the pause and tells it the outcome. The sender thread does the
+ * network work: handshake, pre-copy rounds while the guest runs (reading guest memory
+ * concurrently, which the engine's write marks make safe: a page is copied after its mark
+ * is taken, so a later write marks it again), then, with the guest parked, the last dirty
+ * pages and the state, and the commit.
+ *
+ * Outcomes: MIGRATED (the destination confirmed it runs the instance: the source stops),
+ * FAILED (anything before the commit went wrong: the guest resumes, tracking off), UNKNOWN
+ * (the link broke after COMMIT was sent: the destination may be running it; the source
+ * keeps a full image and stops with an error, so nothing is lost and nothing runs twice
+ * knowingly).
+ *
+ * Process state lives in the static struct `mg`: the two threads share it under mg.mu.
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+#include "proto.h"
+
+#include <waft/waft_snapshot.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { V_NONE, V_MIGRATED, V_FAILED, V_UNKNOWN };
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int active;
+    pthread_t thread;
+    waft_store *store;
+    const waft_instance *inst;
+    waft_extern mem;
+    int has_mem;
+    cli_mig_options o;
+    char to[256];
+    char fallback[PATH_MAX];
+    mig_key key;
+    mig_conn conn;
+    int sock; /* conn.fd for cli_mig_cancel's shutdown, under mu; -1 once closed */
+    int pause_req; /* the sender wants the guest parked */
+    int paused;    /* the guest is parked */
+    int verdict;
+    atomic_int cancel;   /* the guest finished: give up */
+    atomic_int throttle; /* percent of time the guest should sleep */
+    char msg[600];
+    /* figures */
+    uint64_t t_start, t_pause, t_end;
+    uint32_t rounds;
+    uint64_t pages_sent;
+    uint8_t *hist; /* per 4 KiB page: write history, newest round in the top bit */
+    uint8_t *flags;
+    uint32_t *order;
+    size_t npages_cap;
+    uint8_t *frame; /* MIG_PAGES_HEAD + page numbers + page data */
+} mg = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+/* ==== Options ==== */
+
+void cli_mig_usage(FILE *out)
+{
+    fputs("Live migration (see docs/migration.md):\n"
+          "  --migrate-to HOST:PORT send the running program to a `waft serve` there\n"
+          "  --migrate-at-step N    start migrating after exactly N instructions (else only\n"
+          "                         when `waft migrate PID` asks)\n"
+          "  --strategy precopy|stop-and-copy\n"
+          "                         precopy (default): send memory while the program runs,\n"
+          "                         then pause for the rest; stop-and-copy: pause, send all\n"
+          "  --max-downtime MS      pre-copy ends once the rest fits in MS (default 5)\n"
+          "  --max-rounds N         at most N pre-copy rounds (default 30)\n"
+          "  --page-order hot|address  send pages coldest first (default) or by address\n"
+          "  --key-file FILE        prove a shared key to the server (and check its proof)\n"
+          "  --migrate-timeout S    give up when the peer is silent for S seconds (30)\n",
+          out);
+}
+
+static int opt_error(const char *what, const char *value)
+{
+    fprintf(stderr, "waft: %s: '%s' (see --help)\n", what, value ? value : "");
+    return CLI_EXIT_USAGE;
+}
+
+static int take(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return 0;
+    if (argv[*i][n] == '=') {
+        *value = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != 0)
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+int cli_mig_option(int argc, char **argv, int *i, cli_mig_options *o)
+{
+    const char *v = NULL;
+    int m;
+    char *end;
+    if ((m = take(argc, argv, i, "--migrate-to", &v)) != 0) {
+        char h[256], p[16];
+        if (m < 0 || mig_split_addr(v, h, sizeof h, p, sizeof p) != 0 || atoi(p) == 0)
+            return opt_error("--migrate-to needs HOST:PORT", v);
+        o->to = v;
+        return -1;
+    }
+    if ((m = take(argc, argv, i, "--migrate-at-step", &v)) != 0) {
+        unsigned long long n = m > 0 ? strtoull(v, &end, 10) : 0;
+        if (m < 0 || !v[0] || *end || n == 0 || v[0] == '-')
+            return opt_error("--migrate-at-step needs a positive number", v);
+        o->at_step = n;
+        return -1;
+    }
+    if ((m = take(argc, argv, i, "--strategy", &v)) != 0) {
+        if (m > 0 && !strcmp(v, "precopy"))
+            o->stop_and_copy = 0;
+        else if (m > 0 && !strcmp(v, "stop-and-copy"))
+            o->stop_and_copy = 1;
+        else
+            return opt_error("--strategy is precopy or stop-and-copy", v);
+        return -1;
+    }
+    if ((m = take(argc, argv, i, "--max-downtime", &v)) != 0) {
+        double d = m > 0 ? strtod(v, &end) : -1;
+        if (m < 0 || *end || !(d > 0) || d > 1e7)
+            return opt_error("--max-downtime needs milliseconds (more than 0)", v);
+        o->max_downtime_ms = d;
+        return -1;
+    }
+    if ((m = take(argc, argv, i, "--max-rounds", &v)) != 0) {
+        unsigned long n = m > 0 ? strtoul(v, &end, 10) : 0;
+        if (m < 0 || !v[0] || *end || n == 0 || n > 10000 || v[0] == '-')
+            return opt_error("--max-rounds needs a number from 1 to 10000", v);
+        o->max_rounds = (uint32_t)n;
+        return -1;
+    }
+    if ((m = take(argc, argv, i, "--page-order", &v)) != 0) {
+        if (m > 0 && !strcmp(v, "hot"))
+            o->address_order = 0;
+        else if (m > 0 && !strcmp(v, "address"))
+            o->address_order = 1;
+        else
+            return opt_error("--page-order is hot or address", v);
+        return -1;
+    }
+    if ((m = take(argc, argv, i, "--key-file", &v)) != 0) {
+        if (m < 0 || !v[0])
+            return opt_error("--key-file needs a file", v);
+        o->key_file = v;
+        return -1;
+    }
+    if ((m = take(argc, argv, i, "--migrate-timeout", &v)) != 0) {
+        double d = m > 0 ? strtod(v, &end) : 0;
+        if (m < 0 || *end || !(d > 0) || d > 86400)
+            return opt_error("--migrate-timeout needs seconds", v);
+        o->timeout = d;
+        return -1;
+    }
+    return 0;
+}
+
+/* ==== The sender ==== */
+
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(mg.msg, sizeof mg.msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int conn_fail(const char *what)
+{
+    return fail("%s: %s", what, mg.conn.err);
+}
+
+static int cancelled(void)
+{
+    if (atomic_load(&mg.cancel))
+        return fail("the program finished first");
+    return 0;
+}
+
+static int handshake(void)
+{
+    mig_conn *c = &mg.conn;
+    int tmo = (int)(mg.o.timeout * 1000);
+    if (mig_connect(c, mg.to, tmo) != 0)
+        return fail("%s", c->err);
+    pthread_mutex_lock(&mg.mu);
+    mg.sock = c->fd;
+    int gone = atomic_load(&mg.cancel);
+    pthread_mutex_unlock(&mg.mu);
+    if (gone)
+        return cancelled();
+    size_t mlen = 0;
+    const uint8_t *mbytes = waft_module_bytes(waft_instance_module(mg.inst), &mlen);
+    uint8_t hello[MIG_HELLO_SIZE], nonce_s[MIG_NONCE];
+    if (mig_random(nonce_s, sizeof nonce_s) != 0)
+        return fail("no random numbers: %s", strerror(errno));
+    const char *tv = getenv("WAFT_TEST_PROTO_VERSION");
+    mig_put32(hello, tv ? (uint32_t)strtoul(tv, NULL, 10) : MIG_PROTO_VERSION);
+    mig_put32(hello + 4, WAFT_IMAGE_VERSION);
+    hello[8] = mg.key.len ? 1 : 0;
+    memcpy(hello + 9, nonce_s, MIG_NONCE);
+    waft_module_hash(waft_instance_module(mg.inst), hello + 9 + MIG_NONCE);
+    mig_put64(hello + 9 + MIG_NONCE + 32, mlen);
+    uint32_t len;
+    if (mig_send_buf(c, MIG_HELLO, 0, hello, sizeof hello) != 0 ||
+        mig_expect(c, MIG_CHALLENGE, &len) != 0)
+        return conn_fail("handshake");
+    if (len != MIG_CHALLENGE_SIZE)
+        return fail("handshake: malformed challenge");
+    const uint8_t *ch = c->buf;
+    int keyed = ch[4];
+    uint8_t nonce_d[MIG_NONCE], mac[MIG_MAC];
+    memcpy(nonce_d, ch + 5, MIG_NONCE);
+    if (mg.key.len) {
+        if (!keyed) {
+            mig_send_abort(c, "the source requires a key and this server has none");
+            return fail("%s has no key: refusing to send the program to an unauthenticated "
+                        "server",
+                        mg.to);
+        }
+        if (mig_mac(&mg.key, "waft-d", nonce_s, nonce_d, mac) != 0 ||
+            !mig_mac_equal(mac, ch + 5 + MIG_NONCE)) {
+            mig_send_abort(c, "authentication failed");
+            return fail("%s failed to prove the key: wrong key, or not the server you meant",
+                        mg.to);
+        }
+        if (mig_mac(&mg.key, "waft-s", nonce_d, nonce_s, mac) != 0)
+            return fail("cannot compute the key proof");
+        if (mig_send_buf(c, MIG_AUTH, 0, mac, MIG_MAC) != 0)
+            return conn_fail("handshake");
+    } else if (mig_send_buf(c, MIG_AUTH, 0, NULL, 0) != 0) {
+        return conn_fail("handshake");
+    }
+    if (mig_expect(c, MIG_MODULE_REQ, &len) != 0 || len != 1)
+        return conn_fail("handshake");
+    if (c->buf[0]) {
+        for (size_t off = 0; off < mlen;) {
+            size_t n = mlen - off < (1u << 20) ? mlen - off : (1u << 20);
+            if (mig_send_buf(c, MIG_MODULE, off + n == mlen ? MIG_FLAG_LAST : 0, mbytes + off,
+                             n) != 0)
+                return conn_fail("sending the module");
+            off += n;
+        }
+    }
+    if (mig_expect(c, MIG_ACCEPT, &len) != 0)
+        return conn_fail("the destination did not accept the instance");
+    return 0;
+}
+
+static int grow_arrays(size_t npages)
+{
+    if (npages <= mg.npages_cap)
+        return 0;
+    size_t cap = mg.npages_cap ? mg.npages_cap : 1024;
+    while (cap < npages)
+        cap *= 2;
+    uint8_t *h = realloc(mg.hist, cap);
+    if (h)
+        mg.hist = h;
+    uint8_t *f = realloc(mg.flags, cap);
+    if (f)
+        mg.flags = f;
+    uint32_t *o = realloc(mg.order, cap * sizeof *o);
+    if (o)
+        mg.order = o;
+    if (!h || !f || !o)
+        return fail("out of memory");
+    memset(mg.hist + mg.npages_cap, 0, cap - mg.npages_cap);
+    mg.npages_cap = cap;
+    return 0;
+}
+
+static int page_is_zero(const uint8_t *p)
+{
+    uint64_t acc = 0;
+    for (size_t i = 0; i < MIG_PAGE; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    return acc == 0;
+}
+
+/* Sends pages list[0..n): each one's mark is taken, then the page is copied into the frame
+ * (so the frame's CRC matches what is sent even while the guest writes on). skip_zero:
+ * all-zero pages are left out (the destination's memory starts zero). */
+static int send_pages(const uint32_t *list, size_t n, int skip_zero, uint64_t *out_sent)
+{
+    uint8_t *head = mg.frame;
+    uint8_t *nums = head + MIG_PAGES_HEAD;
+    uint8_t *data = nums + 8 * MIG_PAGES_MAX;
+    uint32_t k = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n) {
+            uint64_t size;
+            const uint8_t *mem = waft_memory_data(mg.store, mg.mem, &size);
+            uint64_t p = list[i];
+            if ((p + 1) * MIG_PAGE > size)
+                continue;
+            waft_memory_take_mark(mg.store, mg.mem, p);
+            memcpy(data + (size_t)k * MIG_PAGE, mem + p * MIG_PAGE, MIG_PAGE);
+            if (skip_zero && page_is_zero(data + (size_t)k * MIG_PAGE))
+                continue;
+            mig_put64(nums + 8 * k, p);
+            k++;
+        }
+        if (k == MIG_PAGES_MAX || (i == n && k)) {
+            uint64_t size;
+            waft_memory_data(mg.store, mg.mem, &size);
+            mig_put32(head, 0);
+            mig_put32(head + 4, (uint32_t)(size / 65536));
+            mig_put32(head + 8, k);
+            mig_put32(head + 12, 0);
+            struct iovec v[3] = { { head, MIG_PAGES_HEAD },
+                                  { nums, 8 * (size_t)k },
+                                  { data, (size_t)k * MIG_PAGE } };
+            if (mig_send(&mg.conn, MIG_PAGES, 0, v, 3) != 0)
+                return conn_fail("sending memory");
+            *out_sent += k;
+            mg.pages_sent += k;
+            k = 0;
+            if (atomic_load(&mg.throttle))
+                waft_store_interrupt(mg.store); /* a throttle slice (cli_mig_poll sleeps) */
+            if (cancelled())
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static uint64_t mem_pages4k(void)
+{
+    uint64_t size = 0;
+    if (mg.has_mem)
+        waft_memory_data(mg.store, mg.mem, &size);
+    return size / MIG_PAGE;
+}
+
+/* Collects the marked pages into mg.order, ordered coldest first (or by address), ageing
+ * the history. Returns the count. */
+static size_t collect_dirty(int age)
+{
+    size_t np = (size_t)mem_pages4k();
+    if (grow_arrays(np ? np : 1) != 0)
+        return 0;
+    waft_memory_marks(mg.store, mg.mem, 0, np, mg.flags);
+    size_t count[257] = { 0 }, n = 0;
+    for (size_t p = 0; p < np; p++) {
+        if (age)
+            mg.hist[p] = (uint8_t)((mg.hist[p] >> 1) | (mg.flags[p] ? 0x80 : 0));
+        if (mg.flags[p]) {
+            count[mg.hist[p] + 1]++;
+            n++;
+        }
+    }
+    if (mg.o.address_order) {
+        size_t k = 0;
+        for (size_t p = 0; p < np; p++)
+            if (mg.flags[p])
+                mg.order[k++] = (uint32_t)p;
+        return n;
+    }
+    /* counting sort by history value: pages written in fewer, older rounds go first */
+    for (int v = 1; v <= 256; v++)
+        count[v] += count[v - 1];
+    for (size_t p = 0; p < np; p++)
+        if (mg.flags[p])
+            mg.order[count[mg.hist[p]]++] = (uint32_t)p;
+    return n;
+}
+
+static int precopy(void)
+{
+    int tty = isatty(2);
+    /* round 1: every page, by address */
+    size_t np = (size_t)mem_pages4k();
+    if (grow_arrays(np ? np : 1) != 0)
+        return -1;
+    for (size_t p = 0; p < np; p++)
+        mg.order[p] = (uint32_t)p;
+    uint64_t t0 = now_ns(), sent = 0;
+    if (send_pages(mg.order, np, 1, &sent) != 0)
+        return -1;
+    mg.rounds = 1;
+    double bw = 0; /* bytes per ns, measured */
+    size_t prev_dirty = SIZE_MAX;
+    int stalls = 0;
+    for (;;) {
+        uint64_t t1 = now_ns();
+        if (t1 > t0 && sent)
+            bw = (double)(sent * MIG_PAGE) / (double)(t1 - t0);
+        size_t nd = collect_dirty(1);
+        double dirty_rate = t1 > t0 ? (double)nd * MIG_PAGE / ((double)(t1 - t0) / 1e9) : 0;
+        double est = bw > 0 ? (double)nd * MIG_PAGE / bw / 1e6 + 0.3 : 0.3;
+        if (tty)
+            fprintf(stderr,
+                    "waft: migrate: round %u: %.1f MiB sent, %zu pages dirty (%.1f MiB/s), "
+                    "estimated downtime %.2f ms%s\n",
+                    mg.rounds, (double)sent * MIG_PAGE / 1048576.0, nd, dirty_rate / 1048576.0,
+                    est, atomic_load(&mg.throttle) ? " (throttled)" : "");
+        if (est <= mg.o.max_downtime_ms || mg.rounds >= mg.o.max_rounds)
+            break;
+        if (prev_dirty != SIZE_MAX && nd * 10 >= prev_dirty * 9) {
+            /* not converging: slow the guest down, and give up pre-copy if that fails too */
+            int th = atomic_load(&mg.throttle);
+            if (th >= 90 && ++stalls >= 2)
+                break;
+            atomic_store(&mg.throttle, th ? (th >= 80 ? 90 : th + 20) : 30);
+        }
+        prev_dirty = nd;
+        t0 = now_ns();
+        sent = 0;
+        if (send_pages(mg.order, nd, 0, &sent) != 0)
+            return -1;
+        mg.rounds++;
+    }
+    return 0;
+}
+
+static int pause_guest(void)
+{
+    pthread_mutex_lock(&mg.mu);
+    mg.pause_req = 1;
+    pthread_mutex_unlock(&mg.mu);
+    waft_store_interrupt(mg.store);
+    uint64_t deadline = now_ns() + (uint64_t)(mg.o.timeout * 1e9);
+    pthread_mutex_lock(&mg.mu);
+    while (!mg.paused && !atomic_load(&mg.cancel)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 2000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&mg.cv, &mg.mu, &ts);
+        if (!mg.paused && now_ns() > deadline)
+            break;
+        if (!mg.paused)
+            waft_store_interrupt(mg.store); /* served by a suspension that raced the request */
+    }
+    int ok = mg.paused;
+    if (!ok)
+        mg.pause_req = 0;
+    pthread_mutex_unlock(&mg.mu);
+    if (!ok)
+        return atomic_load(&mg.cancel) ? cancelled()
+                                       : fail("the program did not reach a safe point within "
+                                              "%.0f s (blocked in a system call?)",
+                                              mg.o.timeout);
+    mg.t_pause = now_ns();
+    atomic_store(&mg.throttle, 0);
+    return 0;
+}
+
+/* With the guest parked: the remaining pages, the state, and the commit. Returns 0, -1
+ * (failed before COMMIT: the guest may resume), or 1 (failed after COMMIT: unknown). */
+static int final_phase(void)
+{
+    mig_conn *c = &mg.conn;
+    uint64_t sent = 0;
+    if (mg.has_mem) {
+        size_t n;
+        if (mg.o.stop_and_copy || mg.rounds == 0) {
+            n = (size_t)mem_pages4k();
+            if (grow_arrays(n ? n : 1) != 0)
+                return -1;
+            for (size_t p = 0; p < n; p++)
+                mg.order[p] = (uint32_t)p;
+            if (send_pages(mg.order, n, 1, &sent) != 0)
+                return -1;
+        } else {
+            n = collect_dirty(1);
+            if (send_pages(mg.order, n, 0, &sent) != 0)
+                return -1;
+        }
+        mg.rounds++;
+    }
+    waft_image_options io;
+    memset(&io, 0, sizeof io);
+    io.omit_module = 1;
+    io.omit_memory = 1;
+    uint8_t *state = NULL;
+    size_t slen = 0;
+    waft_error err;
+    waft_result r = waft_image_encode(mg.store, mg.inst, &io, &state, &slen, &err);
+    if (r != WAFT_OK) {
+        mig_send_abort(c, "the source cannot save the state");
+        return fail("cannot save the state: %s", err.message);
+    }
+    for (size_t off = 0; off < slen || off == 0;) {
+        size_t n = slen - off < (16u << 20) ? slen - off : (16u << 20);
+        if (mig_send_buf(c, MIG_STATE, off + n == slen ? MIG_FLAG_LAST : 0, state + off, n) !=
+            0) {
+            free(state);
+            return conn_fail("sending the state");
+        }
+        off += n;
+        if (off == slen)
+            break;
+    }
+    free(state);
+    uint32_t len;
+    if (mig_expect(c, MIG_READY, &len) != 0)
+        return conn_fail("the destination could not restore the instance");
+    if (mig_send_buf(c, MIG_COMMIT, 0, NULL, 0) != 0)
+        return conn_fail("committing"); /* not received: the destination discards */
+    if (mig_expect(c, MIG_DONE, &len) != 0) {
+        conn_fail("no confirmation after the commit");
+        return 1;
+    }
+    return 0;
+}
+
+static void finish(int verdict)
+{
+    pthread_mutex_lock(&mg.mu);
+    mg.sock = -1;
+    mig_close(&mg.conn);
+    mg.verdict = verdict;
+    pthread_cond_broadcast(&mg.cv);
+    pthread_mutex_unlock(&mg.mu);
+    waft_store_interrupt(mg.store); /* wake the guest thread's poll if it is not parked */
+}
+
+static void *sender_main(void *arg)
+{
+    (void)arg;
+    mg.t_start = now_ns();
+    int rc = handshake();
+    if (rc == 0 && !mg.o.stop_and_copy && mg.has_mem)
+        rc = precopy();
+    if (rc == 0)
+        rc = pause_guest();
+    if (rc == 0)
+        rc = final_phase();
+    mg.t_end = now_ns();
+    if (rc == 0) {
+        snprintf(mg.msg, sizeof mg.msg,
+                 "migrated to %s: downtime %.2f ms, total %.1f ms, %.1f MiB sent in %u "
+                 "rounds (%s%s)",
+                 mg.to, ms(mg.t_end - mg.t_pause), ms(mg.t_end - mg.t_start),
+                 (double)mg.conn.bytes_out / 1048576.0, mg.rounds,
+                 mg.o.stop_and_copy ? "stop-and-copy" : "precopy",
+                 mg.o.stop_and_copy ? "" : mg.o.address_order ? ", address order" : ", cold first");
+        finish(V_MIGRATED);
+    } else {
+        if (rc < 0)
+            mig_send_abort(&mg.conn, mg.msg);
+        finish(rc > 0 ? V_UNKNOWN : V_FAILED);
+    }
+    return NULL;
+}
+
+/* ==== The guest thread's side ==== */
+
+int cli_mig_active(void)
+{
+    return mg.active;
+}
+
+int cli_mig_start(const cli_mig_options *o, waft_store *store, const waft_instance *inst,
+                  const char *fallback_image, char *msg, size_t msglen)
+{
+    if (mg.active) {
+        snprintf(msg, msglen, "a migration is already in progress");
+        return -1;
+    }
+    mig_key key;
+    memset(&key, 0, sizeof key);
+    if (o->key_file && mig_key_load(o->key_file, &key, msg, msglen) != 0)
+        return -1;
+    memset(&mg.conn, 0, sizeof mg.conn);
+    mg.conn.fd = -1;
+    mg.o = *o;
+    if (!(mg.o.max_downtime_ms > 0))
+        mg.o.max_downtime_ms = 5;
+    if (!mg.o.max_rounds)
+        mg.o.max_rounds = 30;
+    if (!(mg.o.timeout > 0))
+        mg.o.timeout = 30;
+    snprintf(mg.to, sizeof mg.to, "%s", o->to);
+    mg.o.to = mg.to;
+    mg.o.key_file = NULL;
+    mg.key = key;
+    snprintf(mg.fallback, sizeof mg.fallback, "%s", fallback_image);
+    mg.store = store;
+    mg.inst = inst;
+    mg.has_mem = waft_instance_memory(inst, &mg.mem) == WAFT_OK;
+    if (mg.has_mem && !mg.o.stop_and_copy && !waft_memory_fixed(store, mg.mem))
+        mg.o.stop_and_copy = 1; /* memory may move while the sender reads it */
+    if (mg.has_mem && waft_memory_track(store, mg.mem, 1) != WAFT_OK) {
+        snprintf(msg, msglen, "cannot track memory writes (out of memory)");
+        return -1;
+    }
+    free(mg.frame);
+    mg.frame = malloc(MIG_PAGES_HEAD + (size_t)MIG_PAGES_MAX * (8 + MIG_PAGE));
+    if (!mg.frame) {
+        snprintf(msg, msglen, "out of memory");
+        if (mg.has_mem)
+            waft_memory_track(store, mg.mem, 0);
+        return -1;
+    }
+    mg.pause_req = mg.paused = 0;
+    mg.sock = -1;
+    mg.verdict = V_NONE;
+    mg.rounds = 0;
+    mg.pages_sent = 0;
+    mg.msg[0] = 0;
+    atomic_store(&mg.cancel, 0);
+    atomic_store(&mg.throttle, 0);
+    if (pthread_create(&mg.thread, NULL, sender_main, NULL) != 0) {
+        snprintf(msg, msglen, "cannot start the sender thread");
+        if (mg.has_mem)
+            waft_memory_track(store, mg.mem, 0);
+        return -1;
+    }
+    mg.active = 1;
+    return 0;
+}
+
+static void cleanup(void)
+{
+    pthread_join(mg.thread, NULL);
+    if (mg.has_mem)
+        waft_memory_track(mg.store, mg.mem, 0);
+    free(mg.hist);
+    free(mg.flags);
+    free(mg.order);
+    free(mg.frame);
+    mg.hist = mg.flags = mg.frame = NULL;
+    mg.order = NULL;
+    mg.npages_cap = 0;
+    mg.active = 0;
+}
+
+/* Keeps a full image when the outcome is unknown, so the program cannot be lost. */
+static void keep_image(char *msg, size_t msglen)
+{
+    waft_image_options io;
+    memset(&io, 0, sizeof io);
+    waft_error err;
+    char why[sizeof mg.msg];
+    snprintf(why, sizeof why, "%s", mg.msg);
+    if (waft_image_save(mg.store, mg.inst, mg.fallback, &io, &err) == WAFT_OK)
+        snprintf(msg, msglen,
+                 "migration to %s: %s; the destination may be running the program; it was "
+                 "stopped here and an image kept at %s",
+                 mg.to, why, mg.fallback);
+    else
+        snprintf(msg, msglen,
+                 "migration to %s: %s; the destination may be running the program; it was "
+                 "stopped here, and keeping an image at %s failed: %s",
+                 mg.to, why, mg.fallback, err.message);
+}
+
+int cli_mig_poll(char *msg, size_t msglen)
+{
+    if (!mg.active)
+        return CLI_MIG_GO_ON;
+    pthread_mutex_lock(&mg.mu);
+    if (mg.pause_req && !mg.verdict) {
+        mg.paused = 1;
+        pthread_cond_broadcast(&mg.cv);
+        while (!mg.verdict)
+            pthread_cond_wait(&mg.cv, &mg.mu);
+    }
+    int v = mg.verdict;
+    pthread_mutex_unlock(&mg.mu);
+    if (v == V_NONE) {
+        int th = atomic_load(&mg.throttle);
+        if (th > 0) {
+            /* throttling: sleep th% of the time, in slices of 2 ms of running */
+            struct timespec ts = { 0, (long)(2000000L * th / (100 - th)) };
+            nanosleep(&ts, NULL);
+        }
+        return CLI_MIG_GO_ON;
+    }
+    int out;
+    if (v == V_MIGRATED) {
+        snprintf(msg, msglen, "%s", mg.msg);
+        out = CLI_MIG_DONE;
+    } else if (v == V_UNKNOWN) {
+        keep_image(msg, msglen);
+        out = CLI_MIG_UNKNOWN;
+    } else {
+        snprintf(msg, msglen, "migration to %s failed: %s; the program goes on here", mg.to,
+                 mg.msg);
+        out = CLI_MIG_FAILED;
+    }
+    cleanup();
+    return out;
+}
+
+void cli_mig_cancel(void)
+{
+    if (!mg.active)
+        return;
+    atomic_store(&mg.cancel, 1);
+    pthread_mutex_lock(&mg.mu);
+    pthread_cond_broadcast(&mg.cv);
+    if (mg.sock >= 0)
+        shutdown(mg.sock, SHUT_RDWR); /* unblocks the sender's socket calls */
+    pthread_mutex_unlock(&mg.mu);
+    cleanup();
+    fprintf(stderr, "waft: migration to %s abandoned: the program finished first\n", mg.to);
+}
+
+/* ==== waft migrate PID ==== */
+
+void cli_migrate_usage(FILE *out)
+{
+    fputs("usage: waft migrate PID --to HOST:PORT [--strategy precopy|stop-and-copy]\n"
+          "                        [--max-downtime MS] [--max-rounds N]\n"
+          "                        [--page-order hot|address] [--key-file FILE]\n"
+          "                        [--timeout SECONDS]\n"
+          "\n"
+          "Moves the running `waft run` (or `waft restore`, or a program a `waft serve` runs)\n"
+          "with process id PID, started by the same user, to the `waft serve` at HOST:PORT.\n"
+          "With precopy (the default) memory is sent while the program runs, and it pauses\n"
+          "only for the last dirty pages and its state (target: --max-downtime, default\n"
+          "5 ms). The source stops only after the destination confirms it runs the program;\n"
+          "on any failure the program goes on where it was. Prints the outcome: downtime,\n"
+          "total time, bytes and rounds. --timeout (default 30) bounds every wait on the\n"
+          "peer. See docs/migration.md.\n"
+          "Exit status: 0 when migrated, 1 otherwise (one line says why).\n",
+          out);
+}
+
+int cli_migrate_main(int argc, char **argv)
+{
+    cli_mig_options o;
+    memset(&o, 0, sizeof o);
+    long pid = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int m;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            cli_migrate_usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if ((m = take(argc, argv, &i, "--to", &v)) != 0) {
+            char h[256], p[16];
+            if (m < 0 || mig_split_addr(v, h, sizeof h, p, sizeof p) != 0 || atoi(p) == 0)
+                return opt_error("migrate: --to needs HOST:PORT", v);
+            o.to = v;
+            continue;
+        }
+        if ((m = take(argc, argv, &i, "--timeout", &v)) != 0) {
+            char *end;
+            double d = m > 0 ? strtod(v, &end) : 0;
+            if (m < 0 || *end || !(d > 0) || d > 86400)
+                return opt_error("migrate: --timeout needs seconds", v);
+            o.timeout = d;
+            continue;
+        }
+        if ((m = cli_mig_option(argc, argv, &i, &o)) != 0) {
+            if (m > 0)
+                return m;
+            continue;
+        }
+        char *end;
+        unsigned long long n = argv[i][0] != '-' ? strtoull(argv[i], &end, 10) : 0;
+        if (argv[i][0] == '-' || *end || n == 0 || n > INT_MAX || pid)
+            return opt_error("migrate: unexpected argument", argv[i]);
+        pid = (long)n;
+    }
+    if (!pid || !o.to)
+        return opt_error("migrate: needs PID and --to HOST:PORT", pid ? "" : "PID");
+    if (o.at_step)
+        return opt_error("migrate: --migrate-at-step is an option of `waft run`", "");
+    char key[PATH_MAX] = "-";
+    if (o.key_file) {
+        mig_key k;
+        char err[400];
+        if (mig_key_load(o.key_file, &k, err, sizeof err) != 0) {
+            fprintf(stderr, "waft: migrate: %s\n", err);
+            return CLI_EXIT_ERROR;
+        }
+        if (!realpath(o.key_file, key)) {
+            fprintf(stderr, "waft: migrate: %s: %s\n", o.key_file, strerror(errno));
+            return CLI_EXIT_ERROR;
+        }
+    }
+    double timeout = o.timeout > 0 ? o.timeout : 30;
+    char req[PATH_MAX + 400];
+    snprintf(req, sizeof req, "migrate %s %s %.3f %u %s %.3f %s\n", o.to,
+             o.stop_and_copy ? "stop-and-copy" : "precopy",
+             o.max_downtime_ms > 0 ? o.max_downtime_ms : 5, o.max_rounds ? o.max_rounds : 30,
+             o.address_order ? "address" : "hot", timeout, key);
+    char ans[2048];
+    size_t n = 0;
+    /* the run waits on the peer up to `timeout` at each step: allow for a whole migration */
+    if (cli_ctl_request(pid, req, timeout * 4 + 60, ans, sizeof ans, &n) != 0)
+        return CLI_EXIT_ERROR;
+    if (strncmp(ans, "ok ", 3) == 0) {
+        printf("waft: process %ld %s\n", pid, ans + 3);
+        return CLI_EXIT_OK;
+    }
+    if (n == 0)
+        fprintf(stderr, "waft: migrate: no answer from process %ld\n", pid);
+    else
+        fprintf(stderr, "waft: migrate: process %ld: %s\n", pid,
+                strncmp(ans, "error ", 6) == 0 ? ans + 6 : ans);
+    return CLI_EXIT_ERROR;
+}

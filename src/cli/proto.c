@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/* proto.c - frames, sockets and the key check of the live-migration protocol (proto.h). */
+#define _GNU_SOURCE
+#include "proto.h"
+
+#include <waft/waft_snapshot.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(WAFT_HAVE_CRYPTO)
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#endif
+
+#define MIG_MAGIC 0x4d544657u /* "WFTM" in little-endian order */
+
+static int fail(mig_conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ==== Keys ==== */
+
+int mig_have_crypto(void)
+{
+#if defined(WAFT_HAVE_CRYPTO)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int mig_key_load(const char *path, mig_key *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!mig_have_crypto()) {
+        snprintf(err, errlen, "%s: this waft was built without libcrypto: keys are unsupported",
+                 path);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot open key file: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+        snprintf(err, errlen, "%s: a key file must be a regular file readable by its owner only "
+                 "(chmod 600)", path);
+        close(fd);
+        return -1;
+    }
+    ssize_t n = read(fd, out->bytes, sizeof out->bytes);
+    uint8_t extra;
+    ssize_t more = n == (ssize_t)sizeof out->bytes ? read(fd, &extra, 1) : 0;
+    close(fd);
+    if (n < 0 || more != 0) {
+        snprintf(err, errlen, "%s: %s", path,
+                 n < 0 ? strerror(errno) : "key file longer than 256 bytes");
+        return -1;
+    }
+    while (n > 0 && (out->bytes[n - 1] == '\n' || out->bytes[n - 1] == '\r'))
+        n--;
+    if (n < 16) {
+        snprintf(err, errlen, "%s: key too short (%zd bytes; at least 16)", path, n);
+        return -1;
+    }
+    out->len = (size_t)n;
+    return 0;
+}
+
+int mig_mac(const mig_key *key, const char *label, const uint8_t *a, const uint8_t *b,
+            uint8_t out[MIG_MAC])
+{
+#if defined(WAFT_HAVE_CRYPTO)
+    uint8_t msg[16 + 2 * MIG_NONCE];
+    size_t ll = strlen(label);
+    if (ll > 16)
+        return -1;
+    memcpy(msg, label, ll);
+    memcpy(msg + ll, a, MIG_NONCE);
+    memcpy(msg + ll + MIG_NONCE, b, MIG_NONCE);
+    unsigned int olen = 0;
+    if (!HMAC(EVP_sha256(), key->bytes, (int)key->len, msg, ll + 2 * MIG_NONCE, out, &olen) ||
+        olen != MIG_MAC)
+        return -1;
+    return 0;
+#else
+    (void)key, (void)label, (void)a, (void)b, (void)out;
+    return -1;
+#endif
+}
+
+int mig_mac_equal(const uint8_t *a, const uint8_t *b)
+{
+#if defined(WAFT_HAVE_CRYPTO)
+    return CRYPTO_memcmp(a, b, MIG_MAC) == 0;
+#else
+    uint8_t d = 0;
+    for (size_t i = 0; i < MIG_MAC; i++)
+        d |= (uint8_t)(a[i] ^ b[i]);
+    return d == 0;
+#endif
+}
+
+int mig_random(uint8_t *buf, size_t n)
+{
+    while (n) {
+        ssize_t r = getrandom(buf, n, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        buf += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* ==== Addresses and sockets ==== */
+
+int mig_split_addr(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
+{
+    const char *colon;
+    const char *h = addr;
+    size_t hl;
+    if (addr[0] == '[') {
+        const char *close_br = strchr(addr, ']');
+        if (!close_br || close_br[1] != ':')
+            return -1;
+        h = addr + 1;
+        hl = (size_t)(close_br - h);
+        colon = close_br + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon)
+            return -1;
+        hl = (size_t)(colon - addr);
+    }
+    const char *p = colon + 1;
+    if (hl == 0 || hl >= hostlen || !p[0] || strlen(p) >= portlen ||
+        strspn(p, "0123456789") != strlen(p) || strlen(p) > 5 || atoi(p) > 65535)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    snprintf(port, portlen, "%s", p);
+    return 0;
+}
+
+int mig_is_loopback(const char *host)
+{
+    if (!strcmp(host, "localhost"))
+        return 1;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+void mig_set_timeout(int fd, int timeout_ms)
+{
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+static void tune(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int buf = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+}
+
+void mig_init(mig_conn *c, int fd)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+    const char *e = getenv("WAFT_TEST_CORRUPT_FRAME");
+    c->corrupt_frame = e ? strtoull(e, NULL, 10) : 0;
+    e = getenv("WAFT_TEST_DIE_AT_FRAME");
+    c->die_frame = e ? strtoull(e, NULL, 10) : 0;
+}
+
+void mig_close(mig_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    free(c->buf);
+    c->buf = NULL;
+    c->cap = 0;
+}
+
+int mig_connect(mig_conn *c, const char *addr, int timeout_ms)
+{
+    char host[256], port[16];
+    mig_init(c, -1);
+    if (mig_split_addr(addr, host, sizeof host, port, sizeof port) != 0 || atoi(port) == 0)
+        return fail(c, "%s: expected HOST:PORT", addr);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    int g = getaddrinfo(host, port, &hints, &res);
+    if (g != 0)
+        return fail(c, "%s: %s", addr, gai_strerror(g));
+    int last = ECONNREFUSED;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                        ai->ai_protocol);
+        if (fd < 0) {
+            last = errno;
+            continue;
+        }
+        int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (rc != 0 && errno == EINPROGRESS) {
+            struct pollfd pf = { fd, POLLOUT, 0 };
+            rc = poll(&pf, 1, timeout_ms);
+            int so = ETIMEDOUT;
+            socklen_t sl = sizeof so;
+            if (rc == 1)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl);
+            rc = so == 0 ? 0 : -1;
+            errno = so;
+        }
+        if (rc == 0) {
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+            tune(fd);
+            mig_set_timeout(fd, timeout_ms);
+            c->fd = fd;
+            freeaddrinfo(res);
+            return 0;
+        }
+        last = errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return fail(c, "cannot connect to %s: %s", addr, strerror(last));
+}
+
+int mig_listen(const char *addr, char *err, size_t errlen)
+{
+    char host[256], port[16];
+    if (mig_split_addr(addr, host, sizeof host, port, sizeof port) != 0) {
+        snprintf(err, errlen, "%s: expected HOST:PORT", addr);
+        return -1;
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    int g = getaddrinfo(host, port, &hints, &res);
+    if (g != 0) {
+        snprintf(err, errlen, "%s: %s", addr, gai_strerror(g));
+        return -1;
+    }
+    int fd = -1, e = 0;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            e = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 16) != 0) {
+            e = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(e));
+    return fd;
+}
+
+/* ==== Frames ==== */
+
+static int send_all(mig_conn *c, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        ssize_t w = writev(c->fd, iov, n > 64 ? 64 : n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(c, "send failed: %s",
+                        errno == EAGAIN ? "timed out" : strerror(errno));
+        }
+        c->bytes_out += (uint64_t)w;
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+int mig_send(mig_conn *c, uint8_t type, uint8_t flags, const struct iovec *iov, int n)
+{
+    if (c->fd < 0)
+        return fail(c, "not connected");
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += iov[i].iov_len;
+    if (len > MIG_MAX_PAYLOAD)
+        return fail(c, "frame too large (%zu bytes)", len);
+    uint8_t head[MIG_HEAD];
+    mig_put32(head, MIG_MAGIC);
+    head[4] = type;
+    head[5] = flags;
+    head[6] = head[7] = 0;
+    mig_put32(head + 8, (uint32_t)len);
+    uint32_t crc = waft_crc32c(0, head, 12);
+    for (int i = 0; i < n; i++)
+        crc = waft_crc32c(crc, iov[i].iov_base, iov[i].iov_len);
+    mig_put32(head + 12, crc);
+    struct iovec v[MIG_PAGES_MAX + 8];
+    if (n + 1 > (int)(sizeof v / sizeof v[0]))
+        return fail(c, "too many pieces in one frame");
+    v[0].iov_base = head;
+    v[0].iov_len = MIG_HEAD;
+    memcpy(v + 1, iov, (size_t)n * sizeof *iov);
+    c->frames_out++;
+    if (c->corrupt_frame && c->frames_out == c->corrupt_frame) {
+        /* fault injection: a copy of the payload with one bit flipped in its middle (the CRC
+         * when there is no payload) */
+        uint8_t *copy = malloc(len + 1);
+        if (!copy)
+            return fail(c, "out of memory");
+        size_t at = 0;
+        for (int i = 0; i < n; i++) {
+            memcpy(copy + at, iov[i].iov_base, iov[i].iov_len);
+            at += iov[i].iov_len;
+        }
+        if (len)
+            copy[len / 2] ^= 0x20;
+        else
+            head[12] ^= 1;
+        struct iovec cv[2] = { { head, MIG_HEAD }, { copy, len } };
+        int rc = send_all(c, cv, 2);
+        free(copy);
+        return rc;
+    }
+    return send_all(c, v, n + 1);
+}
+
+int mig_send_buf(mig_conn *c, uint8_t type, uint8_t flags, const void *p, size_t len)
+{
+    struct iovec v = { (void *)p, len };
+    return mig_send(c, type, flags, &v, len ? 1 : 0);
+}
+
+void mig_send_abort(mig_conn *c, const char *why)
+{
+    char keep[sizeof c->err];
+    memcpy(keep, c->err, sizeof keep);
+    mig_send_buf(c, MIG_ABORT, 0, why, strlen(why));
+    memcpy(c->err, keep, sizeof keep);
+}
+
+static int recv_all(mig_conn *c, uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t r = read(c->fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return fail(c, "%s", r == 0 ? "connection closed by the peer"
+                                 : errno == EAGAIN ? "timed out waiting for the peer"
+                                                   : strerror(errno));
+        c->bytes_in += (uint64_t)r;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
+{
+    uint8_t head[MIG_HEAD];
+    if (c->fd < 0)
+        return fail(c, "not connected");
+    if (recv_all(c, head, MIG_HEAD) != 0)
+        return -1;
+    uint32_t n = mig_get32(head + 8);
+    if (mig_get32(head) != MIG_MAGIC)
+        return fail(c, "frame %llu: bad magic (not a waft migration peer?)",
+                    (unsigned long long)c->frames_in + 1);
+    if (head[4] == 0 || head[4] >= MIG_TYPE_END_ || n > MIG_MAX_PAYLOAD)
+        return fail(c, "frame %llu: bad type %u or length %u",
+                    (unsigned long long)c->frames_in + 1, head[4], n);
+    if (n + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < (size_t)n + 1)
+            cap *= 2;
+        uint8_t *b = realloc(c->buf, cap);
+        if (!b)
+            return fail(c, "out of memory");
+        c->buf = b;
+        c->cap = cap;
+    }
+    if (recv_all(c, c->buf, n) != 0)
+        return -1;
+    c->frames_in++;
+    if (c->die_frame && c->frames_in >= c->die_frame)
+        _exit(9); /* fault injection: the destination dies */
+    uint32_t crc = waft_crc32c(waft_crc32c(0, head, 12), c->buf, n);
+    if (crc != mig_get32(head + 12))
+        return fail(c, "frame %llu (type %u, %u bytes): checksum mismatch",
+                    (unsigned long long)c->frames_in, head[4], n);
+    c->buf[n] = 0;
+    *type = head[4];
+    *flags = head[5];
+    *len = n;
+    if (*type == MIG_ABORT) {
+        for (uint32_t i = 0; i < n; i++)
+            if (c->buf[i] < 0x20 || c->buf[i] > 0x7e)
+                c->buf[i] = '?';
+        return fail(c, "peer: %.200s", (const char *)c->buf);
+    }
+    return 0;
+}
+
+int mig_expect(mig_conn *c, uint8_t type, uint32_t *len)
+{
+    uint8_t t, f;
+    if (mig_recv(c, &t, &f, len) != 0)
+        return -1;
+    if (t != type)
+        return fail(c, "protocol error: frame type %u where %u was expected", t, type);
+    return 0;
+}

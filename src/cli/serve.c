@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: MIT */
+/* serve.c - `waft serve`: the destination of live migrations (protocol: proto.h).
+ *
+ * The server process only listens. Each connection is handled by a child process of its
+ * own, which authenticates the peer, takes the module (from the server's module cache, or
+ * from the peer), prepares the instance, writes memory pages into it as they come, restores
+ * the state, and after the commit runs the program like `waft restore` would: the guest's
+ * standard output and error are the server's (or files under --log-dir), and its exit
+ * status is logged (and, with --once, becomes the server's own). A child that fails before
+ * the commit discards everything it received and exits; the server goes on listening.
+ *
+ * Invariants: nothing of a peer is used before its frame's CRC and the key proof (when the
+ * server has a key) are checked; a child never runs a guest it has not been committed.
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+#include "proto.h"
+
+#include <waft/waft_snapshot.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_MODULE (256u << 20)
+#define MAX_STATE  (1u << 30)
+
+typedef struct serve_options {
+    const char *listen;
+    int once;
+    const char *log_dir;
+    const char *key_file;
+    const char *cache_dir;
+    double timeout;
+    cli_wasi_options wasi;
+} serve_options;
+
+static volatile sig_atomic_t stop_serving;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_serving = 1;
+}
+
+void cli_serve_usage(FILE *out)
+{
+    fputs("usage: waft serve [--listen HOST:PORT] [--dir HOST[::GUEST]]... [--once]\n"
+          "                  [--log-dir DIR] [--key-file FILE] [--module-cache DIR]\n"
+          "                  [--timeout SECONDS]\n"
+          "\n"
+          "Receives running programs that `waft migrate` or `waft run --migrate-to` send, and\n"
+          "runs them. Each one's output goes to this server's stdout and stderr (or to\n"
+          "DIR/instance-PID.stdout and .stderr with --log-dir); a line on stderr reports when\n"
+          "it starts, and its exit status when it ends.\n"
+          "\n"
+          "  --listen HOST:PORT   where to listen (default 127.0.0.1:7600; port 0 picks a free\n"
+          "                       one). The first line on stderr says where it listens.\n"
+          "                       Addresses other than loopback need --key-file: a server\n"
+          "                       that accepts programs runs their code.\n"
+          "  --dir HOST[::GUEST]  this host's directory for a guest directory the programs\n"
+          "                       had open; files are reopened there (shared or replicated\n"
+          "                       storage), and a missing one makes the migration fail\n"
+          "  --once               serve until one program has arrived, run it, and exit with\n"
+          "                       its status\n"
+          "  --log-dir DIR        per-program output files instead of this server's\n"
+          "  --key-file FILE      peers must prove this key (HMAC-SHA256 challenge-response\n"
+          "                       in both directions); chmod 600, at least 16 bytes\n"
+          "  --module-cache DIR   keep received modules here (default: a private temporary\n"
+          "                       directory removed at exit)\n"
+          "  --timeout S          drop a peer silent for S seconds (default 30)\n"
+          "See docs/migration.md.\n",
+          out);
+}
+
+static int usage_error(const char *what, const char *v)
+{
+    fprintf(stderr, "waft: serve: %s: '%s' (see 'waft serve --help')\n", what, v ? v : "");
+    return CLI_EXIT_USAGE;
+}
+
+static int parse(int argc, char **argv, serve_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->listen = "127.0.0.1:7600";
+    o->timeout = 30;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int m;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            cli_serve_usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if ((m = cli_wasi_option(argc, argv, &i, &o->wasi)) != 0) {
+            if (m > 0)
+                return m;
+            continue;
+        }
+        const char **slot = NULL;
+        if (!strcmp(a, "--once")) {
+            o->once = 1;
+            continue;
+        } else if (!strcmp(a, "--listen")) {
+            slot = &o->listen;
+        } else if (!strcmp(a, "--log-dir")) {
+            slot = &o->log_dir;
+        } else if (!strcmp(a, "--key-file")) {
+            slot = &o->key_file;
+        } else if (!strcmp(a, "--module-cache")) {
+            slot = &o->cache_dir;
+        } else if (!strcmp(a, "--timeout")) {
+            if (i + 1 >= argc)
+                return usage_error("--timeout needs seconds", "");
+            char *end;
+            o->timeout = strtod(argv[++i], &end);
+            if (*end || !(o->timeout > 0) || o->timeout > 86400)
+                return usage_error("--timeout needs seconds", argv[i]);
+            continue;
+        } else {
+            return usage_error("unexpected argument", a);
+        }
+        if (i + 1 >= argc || !argv[i + 1][0])
+            return usage_error("option needs a value", a);
+        *slot = argv[++i];
+    }
+    char h[256], p[16];
+    if (mig_split_addr(o->listen, h, sizeof h, p, sizeof p) != 0)
+        return usage_error("--listen needs HOST:PORT", o->listen);
+    return -1;
+}
+
+/* ==== One connection (in its child process) ==== */
+
+typedef struct serve_conn {
+    const serve_options *o;
+    const mig_key *key;
+    const char *cache;
+    mig_conn c;
+    char peer[128];
+    char why[600];
+    /* the instance being received */
+    waft_engine *engine;
+    waft_module *module;
+    waft_store *store;
+    waft_instance *inst;
+    waft_extern *imports;
+    cli_wasi wasi;
+    waft_extern mem;
+    int has_mem;
+    uint8_t *state;
+    size_t state_len;
+} serve_conn;
+
+static int refuse(serve_conn *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->why, sizeof s->why, fmt, ap);
+    va_end(ap);
+    mig_send_abort(&s->c, s->why);
+    return -1;
+}
+
+static int lost(serve_conn *s, const char *what)
+{
+    snprintf(s->why, sizeof s->why, "%s: %s", what, s->c.err);
+    return -1;
+}
+
+static void hex(const uint8_t *h, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", h[i]);
+}
+
+static int cached_module(serve_conn *s, const uint8_t hash[32], uint8_t **bytes, size_t *len)
+{
+    char name[65], path[PATH_MAX];
+    hex(hash, 32, name);
+    snprintf(path, sizeof path, "%s/%s.wasm", s->cache, name);
+    if (access(path, R_OK) != 0)
+        return -1;
+    return cli_read_file(path, bytes, len);
+}
+
+static void cache_module(serve_conn *s, const uint8_t hash[32], const uint8_t *bytes, size_t len)
+{
+    char name[65], path[PATH_MAX], tmp[PATH_MAX + 16];
+    hex(hash, 32, name);
+    snprintf(path, sizeof path, "%s/%s.wasm", s->cache, name);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, bytes + off, len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    close(fd);
+    if (off == len)
+        rename(tmp, path);
+    else
+        unlink(tmp);
+}
+
+static int handshake(serve_conn *s, uint8_t hash[32], uint64_t *module_len)
+{
+    mig_conn *c = &s->c;
+    uint32_t len;
+    if (mig_expect(c, MIG_HELLO, &len) != 0)
+        return lost(s, "handshake");
+    if (len != MIG_HELLO_SIZE)
+        return refuse(s, "malformed hello");
+    const uint8_t *h = c->buf;
+    uint32_t proto = mig_get32(h), image = mig_get32(h + 4);
+    int keyed = h[8];
+    uint8_t nonce_s[MIG_NONCE], nonce_d[MIG_NONCE];
+    memcpy(nonce_s, h + 9, MIG_NONCE);
+    memcpy(hash, h + 9 + MIG_NONCE, 32);
+    *module_len = mig_get64(h + 9 + MIG_NONCE + 32);
+    if (proto != MIG_PROTO_VERSION)
+        return refuse(s, "protocol version %u; this server speaks version %u", proto,
+                      MIG_PROTO_VERSION);
+    if (image != WAFT_IMAGE_VERSION)
+        return refuse(s, "image version %u; this server reads version %u", image,
+                      WAFT_IMAGE_VERSION);
+    if (s->key->len && !keyed)
+        return refuse(s, "this server requires a key (--key-file)");
+    if (!s->key->len && keyed)
+        return refuse(s, "this server has no key; it accepts only unauthenticated loopback peers");
+    uint8_t ch[MIG_CHALLENGE_SIZE];
+    memset(ch, 0, sizeof ch);
+    if (mig_random(nonce_d, sizeof nonce_d) != 0)
+        return refuse(s, "no random numbers on the server");
+    mig_put32(ch, MIG_PROTO_VERSION);
+    ch[4] = s->key->len ? 1 : 0;
+    memcpy(ch + 5, nonce_d, MIG_NONCE);
+    if (s->key->len && mig_mac(s->key, "waft-d", nonce_s, nonce_d, ch + 5 + MIG_NONCE) != 0)
+        return refuse(s, "cannot compute the key proof");
+    if (mig_send_buf(c, MIG_CHALLENGE, 0, ch, sizeof ch) != 0 || mig_expect(c, MIG_AUTH, &len) != 0)
+        return lost(s, "handshake");
+    if (s->key->len) {
+        uint8_t mac[MIG_MAC];
+        if (len != MIG_MAC || mig_mac(s->key, "waft-s", nonce_d, nonce_s, mac) != 0 ||
+            !mig_mac_equal(mac, c->buf))
+            return refuse(s, "authentication failed (wrong key)");
+    }
+    if (*module_len == 0 || *module_len > MAX_MODULE)
+        return refuse(s, "module of %llu bytes refused", (unsigned long long)*module_len);
+    return 0;
+}
+
+static int take_module(serve_conn *s, const uint8_t hash[32], uint64_t module_len)
+{
+    mig_conn *c = &s->c;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    uint8_t need = cached_module(s, hash, &bytes, &len) == 0 ? 0 : 1;
+    if (mig_send_buf(c, MIG_MODULE_REQ, 0, &need, 1) != 0)
+        return lost(s, "handshake");
+    if (need) {
+        bytes = malloc((size_t)module_len);
+        if (!bytes)
+            return refuse(s, "out of memory for the module");
+        len = 0;
+        for (;;) {
+            uint8_t t, f;
+            uint32_t n;
+            if (mig_recv(c, &t, &f, &n) != 0) {
+                free(bytes);
+                return lost(s, "receiving the module");
+            }
+            if (t != MIG_MODULE || n > module_len - len) {
+                free(bytes);
+                return refuse(s, "protocol error while receiving the module");
+            }
+            memcpy(bytes + len, c->buf, n);
+            len += n;
+            if (f & MIG_FLAG_LAST)
+                break;
+        }
+        if (len != module_len) {
+            free(bytes);
+            return refuse(s, "module truncated (%zu of %llu bytes)", len,
+                          (unsigned long long)module_len);
+        }
+    }
+    waft_error err;
+    waft_result r = waft_module_new(s->engine, bytes, len, &s->module, &err);
+    if (r != WAFT_OK) {
+        free(bytes);
+        return refuse(s, "module rejected: %s", err.message[0] ? err.message : waft_result_str(r));
+    }
+    uint8_t got[32];
+    waft_module_hash(s->module, got);
+    if (memcmp(got, hash, 32) != 0) {
+        free(bytes);
+        return refuse(s, "module bytes do not match their hash");
+    }
+    if (need)
+        cache_module(s, hash, bytes, len);
+    free(bytes);
+    return 0;
+}
+
+static int prepare(serve_conn *s)
+{
+    waft_error err;
+    memset(&err, 0, sizeof err);
+    waft_result r = waft_store_new(s->engine, &s->store);
+    if (r != WAFT_OK)
+        return refuse(s, "cannot create a store");
+    /* the program's arguments and environment come back with its state */
+    int ws = cli_wasi_new(s->store, &s->o->wasi, "migrated", 0, NULL, &s->wasi);
+    if (ws >= 0)
+        return refuse(s, "the server's WASI setup failed (see its log)");
+    cli_host host = cli_wasi_host(s->wasi.wasi);
+    uint32_t missing = 0;
+    r = cli_link(s->store, s->module, &host, 1, &s->imports, &missing, &err);
+    if (r == WAFT_ERR_NOT_FOUND)
+        return refuse(s, "import %u of the module cannot be satisfied here", missing);
+    if (r != WAFT_OK)
+        return refuse(s, "linking: %s", err.message);
+    r = waft_instance_prepare(s->store, s->module, s->imports,
+                              waft_module_import_count(s->module), &s->inst, &err);
+    if (r != WAFT_OK)
+        return refuse(s, "instantiating: %s", err.message[0] ? err.message : waft_result_str(r));
+    s->has_mem = waft_instance_memory(s->inst, &s->mem) == WAFT_OK;
+    if (mig_send_buf(&s->c, MIG_ACCEPT, 0, NULL, 0) != 0)
+        return lost(s, "accepting");
+    return 0;
+}
+
+static int apply_pages(serve_conn *s, const uint8_t *p, uint32_t len)
+{
+    if (len < MIG_PAGES_HEAD)
+        return refuse(s, "malformed pages frame");
+    uint32_t memi = mig_get32(p), pages = mig_get32(p + 4), k = mig_get32(p + 8);
+    if (memi != 0 || !s->has_mem || k > MIG_PAGES_MAX ||
+        len != MIG_PAGES_HEAD + (uint64_t)k * (8 + MIG_PAGE))
+        return refuse(s, "malformed pages frame");
+    uint64_t size;
+    waft_memory_data(s->store, s->mem, &size);
+    uint32_t have = (uint32_t)(size / 65536);
+    if (pages > have) {
+        if (waft_memory_grow(s->store, s->mem, pages - have, NULL) != WAFT_OK)
+            return refuse(s, "memory cannot grow to %u pages here", pages);
+    }
+    uint8_t *mem = waft_memory_data(s->store, s->mem, &size);
+    const uint8_t *nums = p + MIG_PAGES_HEAD, *data = nums + 8 * (size_t)k;
+    for (uint32_t i = 0; i < k; i++) {
+        uint64_t pg = mig_get64(nums + 8 * i);
+        if (pg >= size / MIG_PAGE)
+            return refuse(s, "page %llu is outside memory", (unsigned long long)pg);
+        memcpy(mem + pg * MIG_PAGE, data + (size_t)i * MIG_PAGE, MIG_PAGE);
+    }
+    return 0;
+}
+
+/* PAGES until the last STATE frame; then the restore. */
+static int receive(serve_conn *s)
+{
+    mig_conn *c = &s->c;
+    for (;;) {
+        uint8_t t, f;
+        uint32_t n;
+        if (mig_recv(c, &t, &f, &n) != 0)
+            return lost(s, "receiving");
+        if (t == MIG_PAGES) {
+            if (apply_pages(s, c->buf, n) != 0)
+                return -1;
+        } else if (t == MIG_STATE) {
+            if (n > MAX_STATE - s->state_len)
+                return refuse(s, "state too large");
+            uint8_t *b = realloc(s->state, s->state_len + n + 1);
+            if (!b)
+                return refuse(s, "out of memory for the state");
+            s->state = b;
+            memcpy(b + s->state_len, c->buf, n);
+            s->state_len += n;
+            if (f & MIG_FLAG_LAST)
+                break;
+        } else {
+            return refuse(s, "protocol error: frame type %u while receiving", t);
+        }
+    }
+    waft_image *img = NULL;
+    waft_error err;
+    waft_result r = waft_image_decode(s->engine, s->state, s->state_len, &img, &err);
+    if (r == WAFT_OK)
+        r = waft_image_restore_into(img, s->inst, &err);
+    waft_image_free(img);
+    if (r != WAFT_OK)
+        return refuse(s, "restore failed: %s", err.message[0] ? err.message : waft_result_str(r));
+    if (waft_store_frame_count(s->store) == 0)
+        return refuse(s, "the state holds no running call");
+    return 0;
+}
+
+static void release(serve_conn *s)
+{
+    free(s->imports);
+    cli_wasi_free(&s->wasi);
+    waft_store_free(s->store);
+    waft_module_free(s->module);
+    waft_engine_free(s->engine);
+    free(s->state);
+    mig_close(&s->c);
+}
+
+/* Runs a committed instance to its end; returns its exit status. */
+static int run_instance(serve_conn *s, int log_fd)
+{
+    cli_ckpt_options ck;
+    memset(&ck, 0, sizeof ck);
+    uint32_t nresults = 64;
+    waft_val *results = calloc(nresults, sizeof *results);
+    if (!results)
+        return CLI_EXIT_ERROR;
+    char name[64];
+    snprintf(name, sizeof name, "migrated.%ld", (long)getpid());
+    cli_ckpt_begin(&ck, s->store, name);
+    waft_result r = waft_store_resume(s->store, results, nresults);
+    int stopped;
+    r = cli_ckpt_drive(&ck, s->store, s->inst, r, results, nresults, &stopped);
+    int status;
+    if (stopped) {
+        status = stopped == 1 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+    } else {
+        uint32_t shown = 0;
+        while (r == WAFT_OK && shown < nresults && results[shown].type != 0)
+            shown++;
+        status = cli_finish("migrated", s->store, r, results, shown);
+    }
+    cli_ckpt_end();
+    free(results);
+    fflush(stdout);
+    fflush(stderr);
+    dprintf(log_fd, "waft: serve: instance %ld from %s %s with status %d\n", (long)getpid(),
+            s->peer, stopped == 1 ? "moved on" : "exited", status);
+    return status;
+}
+
+static int serve_child(const serve_options *o, const mig_key *key, const char *cache, int fd,
+                       const char *peer, int commit_fd)
+{
+    serve_conn s;
+    memset(&s, 0, sizeof s);
+    s.o = o;
+    s.key = key;
+    s.cache = cache;
+    snprintf(s.peer, sizeof s.peer, "%s", peer);
+    mig_init(&s.c, fd);
+    mig_set_timeout(fd, (int)(o->timeout * 1000));
+    int log_fd = dup(2);
+    uint8_t hash[32];
+    uint64_t module_len = 0;
+    waft_config config;
+    memset(&config, 0, sizeof config);
+    int rc = waft_engine_new(&config, &s.engine) == WAFT_OK ? 0 : refuse(&s, "no engine");
+    if (rc == 0)
+        rc = handshake(&s, hash, &module_len);
+    if (rc == 0)
+        rc = take_module(&s, hash, module_len);
+    if (rc == 0)
+        rc = prepare(&s);
+    if (rc == 0)
+        rc = receive(&s);
+    if (rc == 0 && mig_send_buf(&s.c, MIG_READY, 0, NULL, 0) != 0)
+        rc = lost(&s, "ready");
+    uint32_t len;
+    if (rc == 0 && mig_expect(&s.c, MIG_COMMIT, &len) != 0)
+        rc = lost(&s, "waiting for the commit");
+    if (rc != 0) {
+        dprintf(log_fd, "waft: serve: discarded an instance from %s: %s\n", peer, s.why);
+        release(&s);
+        return CLI_EXIT_ERROR;
+    }
+    /* committed: from here on the program is ours */
+    char one = 1;
+    if (write(commit_fd, &one, 1) != 1) {
+        /* the server is gone; run anyway: the source has stopped */
+    }
+    close(commit_fd);
+    mig_send_buf(&s.c, MIG_DONE, 0, NULL, 0);
+    mig_close(&s.c);
+    if (o->log_dir) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/instance-%ld.stdout", o->log_dir, (long)getpid());
+        int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        snprintf(path, sizeof path, "%s/instance-%ld.stderr", o->log_dir, (long)getpid());
+        int err = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (out >= 0)
+            dup2(out, 1);
+        if (err >= 0)
+            dup2(err, 2);
+        if (out >= 0)
+            close(out);
+        if (err >= 0)
+            close(err);
+    }
+    dprintf(log_fd, "waft: serve: instance %ld from %s started\n", (long)getpid(), peer);
+    int status = run_instance(&s, log_fd);
+    release(&s);
+    close(log_fd);
+    return status;
+}
+
+/* ==== The server ==== */
+
+static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    if (getnameinfo((const struct sockaddr *)ss, sizeof *ss, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        snprintf(out, cap, "%.100s:%.16s", host, port);
+    else
+        snprintf(out, cap, "?");
+}
+
+/* Removes the private module cache: its files are ours (hash names), nothing else. */
+static void remove_cache(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            char path[PATH_MAX];
+            if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path)
+                unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+static void reap(int *running)
+{
+    int st;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+        (*running)--;
+}
+
+int cli_serve_main(int argc, char **argv)
+{
+    serve_options o;
+    int status = parse(argc, argv, &o);
+    if (status >= 0) {
+        cli_wasi_options_free(&o.wasi);
+        return status;
+    }
+    status = CLI_EXIT_ERROR;
+    mig_key key;
+    memset(&key, 0, sizeof key);
+    char err[512], host[256], port[16];
+    mig_split_addr(o.listen, host, sizeof host, port, sizeof port);
+    if (o.key_file && mig_key_load(o.key_file, &key, err, sizeof err) != 0) {
+        fprintf(stderr, "waft: serve: %s\n", err);
+        goto out;
+    }
+    if (!key.len && !mig_is_loopback(host)) {
+        fprintf(stderr,
+                "waft: serve: refusing to listen on %s without --key-file: whoever can connect "
+                "could run code here\n",
+                o.listen);
+        goto out;
+    }
+    if (o.log_dir) {
+        struct stat st;
+        if (stat(o.log_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "waft: serve: --log-dir %s: not a directory\n", o.log_dir);
+            goto out;
+        }
+    }
+    char cache[PATH_MAX];
+    int own_cache = 0;
+    if (o.cache_dir) {
+        snprintf(cache, sizeof cache, "%s", o.cache_dir);
+        mkdir(cache, 0700);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(cache, sizeof cache, "%s/waft-serve-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+        if (!mkdtemp(cache)) {
+            fprintf(stderr, "waft: serve: cannot create a module cache: %s\n", strerror(errno));
+            goto out;
+        }
+        own_cache = 1;
+    }
+    int lfd = mig_listen(o.listen, err, sizeof err);
+    if (lfd < 0) {
+        fprintf(stderr, "waft: serve: %s\n", err);
+        goto out_cache;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(lfd, (struct sockaddr *)&ss, &sl);
+    char where[160];
+    peer_name(&ss, where, sizeof where);
+    fprintf(stderr, "waft: serve: listening on %s%s\n", where,
+            key.len ? " (key required)" : " (loopback, no key)");
+    fflush(stderr);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int running = 0;
+    status = CLI_EXIT_OK;
+    while (!stop_serving) {
+        reap(&running);
+        struct pollfd pf = { lfd, POLLIN, 0 };
+        if (poll(&pf, 1, 200) <= 0)
+            continue;
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        char pname[128];
+        peer_name(&peer, pname, sizeof pname);
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) != 0) {
+            close(fd);
+            continue;
+        }
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(lfd);
+            close(pipefd[0]);
+            signal(SIGINT, SIG_DFL);
+            signal(SIGTERM, SIG_DFL);
+            int st = serve_child(&o, &key, cache, fd, pname, pipefd[1]);
+            fflush(stdout);
+            fflush(stderr);
+            _exit(st);
+        }
+        close(fd);
+        close(pipefd[1]);
+        if (pid < 0) {
+            close(pipefd[0]);
+            fprintf(stderr, "waft: serve: cannot fork: %s\n", strerror(errno));
+            continue;
+        }
+        running++;
+        if (!o.once) {
+            close(pipefd[0]);
+            continue;
+        }
+        /* --once: this connection decides; wait for its child */
+        char one = 0;
+        ssize_t got;
+        while ((got = read(pipefd[0], &one, 1)) < 0 && errno == EINTR)
+            ;
+        close(pipefd[0]);
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        running--;
+        if (got == 1) {
+            status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            break;
+        }
+    }
+    close(lfd); /* programs still running in children go on */
+out_cache:
+    if (own_cache)
+        remove_cache(cache);
+out:
+    cli_wasi_options_free(&o.wasi);
+    return status;
+}
