@@ -25,6 +25,7 @@
 #include <waft/waft_snapshot.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -318,6 +319,42 @@ static int page_is_zero(const uint8_t *p)
     return acc == 0;
 }
 
+/* Keeps in list[0..n) only the pages the kernel says were ever touched (present or
+ * swapped, from /proc/self/pagemap): the others read as zero, and reading them would only
+ * fault zero pages in. Returns the new count; n unchanged if pagemap cannot be read. */
+static size_t drop_untouched(uint32_t *list, size_t n)
+{
+    uint64_t size;
+    const uint8_t *mem = mg.has_mem ? waft_memory_data(mg.store, mg.mem, &size) : NULL;
+    long sys_page = sysconf(_SC_PAGESIZE);
+    if (!mem || n == 0 || sys_page != (long)MIG_PAGE)
+        return n;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return n;
+    uint64_t base = (uint64_t)(uintptr_t)mem / MIG_PAGE;
+    uint64_t buf[512];
+    size_t kept = 0;
+    for (size_t i = 0; i < n;) {
+        /* list is sorted by address here: read a window of entries from list[i] on */
+        uint64_t first = list[i];
+        ssize_t got = pread(fd, buf, sizeof buf, (off_t)((base + first) * 8));
+        if (got < 8) {
+            close(fd);
+            return n; /* keep everything: correct, only slower */
+        }
+        size_t have = (size_t)got / 8;
+        while (i < n && list[i] - first < have) {
+            uint64_t e = buf[list[i] - first];
+            if (e & (3ull << 62)) /* present or swapped */
+                list[kept++] = list[i];
+            i++;
+        }
+    }
+    close(fd);
+    return kept;
+}
+
 /* Sends pages list[0..n): each one's mark is taken, then the page is copied into the frame
  * (so the frame's CRC matches what is sent even while the guest writes on). skip_zero:
  * all-zero pages are left out (the destination's memory starts zero). */
@@ -406,6 +443,19 @@ static size_t collect_dirty(int age)
     return n;
 }
 
+/* Ends a round: waits until the destination has applied all of it, so the bandwidth
+ * measured is end to end and no backlog is left to drain during the pause. */
+static int sync_round(void)
+{
+    uint8_t r[4];
+    uint32_t len;
+    mig_put32(r, mg.rounds + 1);
+    if (mig_send_buf(&mg.conn, MIG_SYNC, 0, r, 4) != 0 ||
+        mig_expect(&mg.conn, MIG_SYNC_ACK, &len) != 0)
+        return conn_fail("sending memory");
+    return cancelled();
+}
+
 static int precopy(void)
 {
     int tty = isatty(2);
@@ -415,8 +465,9 @@ static int precopy(void)
         return -1;
     for (size_t p = 0; p < np; p++)
         mg.order[p] = (uint32_t)p;
+    np = drop_untouched(mg.order, np);
     uint64_t t0 = now_ns(), sent = 0;
-    if (send_pages(mg.order, np, 1, &sent) != 0)
+    if (send_pages(mg.order, np, 1, &sent) != 0 || sync_round() != 0)
         return -1;
     mg.rounds = 1;
     double bw = 0; /* bytes per ns, measured */
@@ -447,7 +498,7 @@ static int precopy(void)
         prev_dirty = nd;
         t0 = now_ns();
         sent = 0;
-        if (send_pages(mg.order, nd, 0, &sent) != 0)
+        if (send_pages(mg.order, nd, 0, &sent) != 0 || sync_round() != 0)
             return -1;
         mg.rounds++;
     }
@@ -504,6 +555,7 @@ static int final_phase(void)
                 return -1;
             for (size_t p = 0; p < n; p++)
                 mg.order[p] = (uint32_t)p;
+            n = drop_untouched(mg.order, n);
             if (send_pages(mg.order, n, 1, &sent) != 0)
                 return -1;
         } else {

@@ -306,7 +306,12 @@ int mig_listen(const char *addr, char *err, size_t errlen)
 static int send_all(mig_conn *c, struct iovec *iov, int n)
 {
     while (n > 0) {
-        ssize_t w = writev(c->fd, iov, n > 64 ? 64 : n);
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)(n > 64 ? 64 : n);
+        /* MSG_NOSIGNAL: a peer that went away is an error here, not a SIGPIPE */
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR)
                 continue;

@@ -16,7 +16,9 @@
  *   D MODULE_REQ need (1: D lacks the module)
  *   S MODULE*    the module bytes, when asked
  *   D ACCEPT     the instance is prepared (or ABORT with the reason)
- *   S PAGES*     memory pages, in rounds, while the guest still runs (pre-copy)
+ *   S PAGES*     memory pages, in rounds, while the guest still runs (pre-copy); after
+ *                each round SYNC, which D answers with SYNC_ACK once it has applied every
+ *                page before it (so no backlog is left for the pause)
  *   S STATE*     the state image without memory contents (last one: flag LAST)
  *   D READY      restored and checked (or ABORT)
  *   S COMMIT     the source stops for good
@@ -55,6 +57,8 @@ enum mig_type {
     MIG_COMMIT,
     MIG_DONE,
     MIG_ABORT,
+    MIG_SYNC,     /* S: end of a pre-copy round */
+    MIG_SYNC_ACK, /* D: every page before the SYNC is applied */
     MIG_TYPE_END_
 };
 #define MIG_FLAG_LAST 1u

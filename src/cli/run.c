@@ -25,6 +25,7 @@ typedef struct run_options {
     int nargs;             /* ARGS after the module */
     char **args;
     cli_wasi_options wasi; /* --dir, --env, --tcplisten */
+    int track_writes;      /* --track-writes (measures the write barrier's cost) */
 } run_options;
 
 void cli_run_usage(FILE *out)
@@ -51,6 +52,8 @@ void cli_run_usage(FILE *out)
             "  --invoke NAME          call the exported function NAME instead of _start\n"
             "  --max-call-depth N     at most N nested wasm calls (default %u)\n"
             "  --max-stack-slots N    value stack of N 8-byte slots (default %u)\n"
+            "  --track-writes         track writes to memory for the whole run, as a\n"
+            "                         migration does (to measure what that costs)\n"
             "  -h, --help             show this help\n"
             "  --                     end of options\n"
             "\n",
@@ -167,6 +170,8 @@ static int parse_options(int argc, char **argv, run_options *o)
         } else if ((m = cli_wasi_option(argc, argv, &i, &o->wasi)) != 0) {
             if (m >= 0)
                 return m;
+        } else if (strcmp(arg, "--track-writes") == 0) {
+            o->track_writes = 1;
         } else {
             fprintf(stderr, "waft: run: unknown option '%s' (see 'waft run --help')\n", arg);
             return CLI_EXIT_USAGE;
@@ -435,6 +440,12 @@ static int run_module(const run_options *o)
     }
     if (o->invoke != NULL && (status = parse_args(o, &type, args)) >= 0)
         goto done;
+    waft_extern mem;
+    if (o->track_writes && waft_instance_memory(instance, &mem) == WAFT_OK &&
+        waft_memory_track(store, mem, 1) != WAFT_OK) {
+        cli_report_error(o->path, WAFT_ERR_NOMEM, NULL);
+        goto done;
+    }
     r = waft_func_call(store, func, args, type.nparams, results, type.nresults);
     int stopped;
     r = cli_ckpt_drive(&o->ckpt, store, instance, r, results, type.nresults, &stopped);

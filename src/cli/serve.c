@@ -384,6 +384,9 @@ static int receive(serve_conn *s)
         if (t == MIG_PAGES) {
             if (apply_pages(s, c->buf, n) != 0)
                 return -1;
+        } else if (t == MIG_SYNC) {
+            if (n != 4 || mig_send_buf(c, MIG_SYNC_ACK, 0, c->buf, 4) != 0)
+                return n != 4 ? refuse(s, "malformed sync frame") : lost(s, "acknowledging");
         } else if (t == MIG_STATE) {
             if (n > MAX_STATE - s->state_len)
                 return refuse(s, "state too large");
@@ -491,6 +494,8 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
         release(&s);
         return CLI_EXIT_ERROR;
     }
+    if (getenv("WAFT_TEST_DIE_AFTER_COMMIT"))
+        _exit(9); /* fault injection: committed, but never confirmed */
     /* committed: from here on the program is ours */
     char one = 1;
     if (write(commit_fd, &one, 1) != 1) {
