@@ -6,6 +6,7 @@
 #   make wasi       WASI tests (C programs built for wasm32-wasi, run by waft run)
 #   make check-cross   aarch64, s390x, i386 under qemu-user, images across architectures
 #   make bench      benchmarks vs native      make bench-profile W=sieve   callgrind profile
+#   make bench-migrate  live migration        make bench-track   dirty-page tracking
 #   make SAN=address,undefined ...            builds into build/asan-ubsan/
 
 CC      ?= cc
@@ -163,7 +164,7 @@ demo:
 # each, interleaved; writes bench/results/DATE.json, the table and the chart. The bench
 # packages (python3, gnuplot, npm for SQLite, valgrind) are installed here, not for check.
 # Always the optimized build in build/, whatever BUILD or SAN say.
-.PHONY: bench bench-profile bench-ckpt
+.PHONY: bench bench-profile bench-ckpt bench-migrate bench-track
 RUNS ?= 5
 W    ?= sieve
 bench:
@@ -171,6 +172,8 @@ bench:
 	$(MAKE) BUILD=build SAN= all
 	python3 bench/run.py --runs $(RUNS)
 	$(MAKE) bench-ckpt
+	$(MAKE) bench-track
+	$(MAKE) bench-migrate
 
 # Checkpoint and restore throughput next to memcpy and write(+fsync) of the same bytes, for
 # 1 MiB, 64 MiB and 1 GiB of touched linear memory (CKPT_MIB to choose); JSON lines in
@@ -181,6 +184,27 @@ bench-ckpt: lib
 	    -o $(BUILD)/ckpt_bench
 	mkdir -p $(BUILD)/ckpt bench/results
 	$(BUILD)/ckpt_bench $(BUILD)/ckpt $(CKPT_MIB) | tee bench/results/ckpt-$$(date +%F).jsonl
+
+# Live migration on loopback (bench/migrate.py, guest bench/migrate/dirty.c): downtime,
+# total time, bytes and rounds for 64 MiB, 256 MiB and 1 GiB guests, pre-copy (hot or
+# address order) vs stop-and-copy, MIGRATE_REPS trials each; then the cost of
+# `waft run --track-writes` on the bench/ workloads (MIGRATE_RUNS runs each, alternating).
+# Writes bench/results/migrate-DATE.json and its tables in docs/performance.md.
+MIGRATE_REPS ?= 3
+MIGRATE_RUNS ?= 5
+bench-migrate:
+	$(MAKE) BUILD=build SAN= all
+	python3 bench/migrate.py --reps $(MIGRATE_REPS) --runs $(MIGRATE_RUNS)
+
+# Dirty-page tracking mechanisms side by side (bench/track_bench.c): the interpreter's
+# software write barrier vs userfaultfd async write-protect + PAGEMAP_SCAN, over a
+# TRACK_MIB MiB mapping; output in bench/results/track-DATE.txt.
+TRACK_MIB ?= 256
+bench-track:
+	mkdir -p $(BUILD) bench/results
+	$(CC) -std=c11 -O2 -Wall -Wextra bench/track_bench.c -o $(BUILD)/track_bench
+	out=bench/results/track-$$(date +%F).txt; $(BUILD)/track_bench $(TRACK_MIB) > $$out; \
+	    st=$$?; cat $$out; exit $$st
 
 # callgrind profile of waft running workload W: top functions and interpreter handlers.
 bench-profile:

@@ -44,6 +44,7 @@ import hashlib
 import json
 import math
 import os
+import pty
 import re
 import select
 import shlex
@@ -97,7 +98,6 @@ def plan(sizes, quick):
                 out.append((mib, KIB_HOT_LARGE, 0, ALL))
         else:  # 1 GiB trials are long: stop-and-copy only where its downtime is shown
             out.append((mib, KIB_HOT_SMALL, 0, ALL))
-            out.append((mib, KIB_HOT_LARGE, 10, PRECOPY))
             out.append((mib, KIB_HOT_LARGE, 100, PRECOPY))
             out.append((mib, KIB_HOT_LARGE, 0, ALL))
     return out
@@ -107,7 +107,7 @@ def seconds_for(mib):
     """How long the guest writes after "ready": the migration must end well before
     (the result records whether it did), and every extra second is spent again by the
     destination."""
-    return 1.5 + 7.0 * mib / 1024
+    return 1.5 + 5.5 * mib / 1024
 
 
 SETTLE = 0.3  # seconds of writing before the migration starts
@@ -236,17 +236,37 @@ def read_line(stream, timeout):
     return buf.decode(errors="replace").rstrip("\n")
 
 
-class LineCollector(threading.Thread):
-    """Drains a pipe into a list of lines; `found` is set at the first line that matches."""
+def pty_lines(fd):
+    """The lines written to the terminal whose master side is fd, until it closes."""
+    buf = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO once the last slave descriptor is closed
+            chunk = b""
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield line.rstrip(b"\r")
+    if buf:
+        yield buf
 
-    def __init__(self, stream, pattern):
+
+class LineCollector(threading.Thread):
+    """Drains a pipe (or a pty master fd) into a list of lines; `found` is set at the
+    first line that matches."""
+
+    def __init__(self, stream, pattern=r"(?!)"):
         super().__init__(daemon=True)
         self.stream, self.pattern = stream, re.compile(pattern)
         self.lines, self.match, self.found = [], None, threading.Event()
         self.start()
 
     def run(self):
-        for raw in self.stream:
+        source = pty_lines(self.stream) if isinstance(self.stream, int) else self.stream
+        for raw in source:
             line = raw.decode(errors="replace").rstrip("\n")
             self.lines.append(line)
             if self.match is None:
@@ -257,6 +277,7 @@ class LineCollector(threading.Thread):
         self.found.set()
 
 
+ROUND_LINE = re.compile(r"migrate: round \d+:")
 RESULT_LINE = re.compile(r"migrated to (\S+): downtime ([\d.]+) ms, total ([\d.]+) ms, "
                          r"([\d.]+) MiB sent in (\d+) rounds? \(([^)]*)\)")
 
@@ -284,6 +305,7 @@ def trial(waft, cfg, strategy, reference, tag):
     src_err = os.path.join(OUT, "logs", tag + ".source.stderr")
     os.makedirs(os.path.dirname(srv_out), exist_ok=True)
     procs = []
+    master = None
     try:
         with open(srv_out, "wb") as so:
             srv = Spawned(tag + ".server", [waft, "serve", "--listen", "127.0.0.1:0", "--once"],
@@ -294,10 +316,15 @@ def trial(waft, cfg, strategy, reference, tag):
             rec["error"] = "server did not listen: %s" % " | ".join(srv_log.lines)
             return rec
         port = int(srv_log.match.group(1))
-        with open(src_err, "wb") as se:
+        # The source's stderr is a terminal: waft then reports every pre-copy round there.
+        master, slave = pty.openpty()
+        try:
             src = Spawned(tag + ".source", [waft, "run", GUEST, str(mib), str(hot_kib),
-                                            str(rate), "%g" % seconds], subprocess.PIPE, se)
+                                            str(rate), "%g" % seconds], subprocess.PIPE, slave)
+        finally:
+            os.close(slave)
         procs.append(src)
+        src_log = LineCollector(master)
         t_start = time.monotonic()
         line = read_line(src.proc.stdout, 120)
         if line != "ready":
@@ -326,6 +353,9 @@ def trial(waft, cfg, strategy, reference, tag):
         if mig.returncode != 0 or not m:
             rec["error"] = "waft migrate exited %d: %s" % (mig.returncode,
                                                            rec["migrate_output"][-300:])
+            time.sleep(0.5)  # what the source and the server said about it
+            rec["source_log"] = src_log.lines[-6:]
+            rec["server_log"] = srv_log.lines[-6:]
             return rec
         rec["downtime_ms"] = float(m.group(2))
         rec["total_ms"] = float(m.group(3))
@@ -333,6 +363,13 @@ def trial(waft, cfg, strategy, reference, tag):
         rec["rounds"] = int(m.group(5))
         rec["mode"] = m.group(6)
         code, cpu, rss = src.wait(60)
+        src_log.join(5)
+        os.close(master)
+        master = None
+        with open(src_err, "w") as f:
+            f.write("\n".join(src_log.lines) + "\n")
+        rec["round_log"] = [x for x in src_log.lines if ROUND_LINE.search(x)]
+        rec["throttled_rounds"] = sum(1 for x in rec["round_log"] if "(throttled)" in x)
         rest = src.proc.stdout.read().decode(errors="replace") if code is not None else ""
         rec["source_status"], rec["source_cpu_s"], rec["source_rss_kib"] = code, cpu, rss
         code, cpu, rss = srv.wait(seconds + 120)
@@ -344,14 +381,15 @@ def trial(waft, cfg, strategy, reference, tag):
         checks = [x for x in out if x.startswith("checksum ")]
         writes = [x for x in out if x.startswith("writes ")]
         rec["writes"] = int(writes[0].split()[1]) if writes else None
+        stalls = [x for x in out if x.startswith("max_stall_us ")]
+        rec["max_stall_ms"] = int(stalls[0].split()[1]) / 1000 if stalls else None
         if rest.strip():
             rec["source_stdout_after_ready"] = rest.strip()[-200:]
         if rec["source_status"] != 0:
             rec["error"] = "source exited %s" % rec["source_status"]
         elif rec["dest_status"] != 0:
-            with open(src_err, errors="replace") as f:
-                rec["error"] = "destination exited %s: %s" % (
-                    rec["dest_status"], " | ".join(srv_log.lines[-4:]))
+            rec["error"] = "destination exited %s: %s" % (
+                rec["dest_status"], " | ".join(srv_log.lines[-4:]))
         elif not checks or checks[0] != reference:
             rec["error"] = "checksum %r, straight run %r" % (checks[0] if checks else None,
                                                              reference)
@@ -366,6 +404,8 @@ def trial(waft, cfg, strategy, reference, tag):
             if p.proc.poll() is None:
                 p.kill()
                 p.proc.wait()
+        if master is not None:
+            os.close(master)
 
 
 def summarize(trials):
@@ -374,7 +414,8 @@ def summarize(trials):
          "errors": [t["error"] for t in trials if not t["ok"]]}
     if ok:
         for key in ("downtime_ms", "total_ms", "sent_mib", "rounds", "source_cpu_s",
-                    "source_rss_kib", "dest_rss_kib", "migrate_wall_ms"):
+                    "source_rss_kib", "dest_rss_kib", "migrate_wall_ms", "throttled_rounds",
+                    "max_stall_ms"):
             vals = [t[key] for t in ok if t.get(key) is not None]
             if vals:
                 s[key] = statistics.median(vals)
@@ -416,8 +457,8 @@ def measure_migration(waft, sizes, quick, reps):
 
 # ==== Tracking overhead ====
 
-def measure_tracking(waft, runs):
-    names = [w[0] for w in suite.WORKLOADS]
+def measure_tracking(waft, runs, only=None):
+    names = [w[0] for w in suite.WORKLOADS if not only or w[0] in only]
     paths, _ = suite.build(names)
     suite.build_spawn()
     modes = [("plain", [waft, "run", "--dir", "."]),
@@ -497,19 +538,22 @@ def markdown(data):
                       data["machine"]["cpus"], data["reps"], data["results_file"]))
         lines.append("")
         lines.append("| guest | hot set | rate pages/ms | strategy | downtime ms | total ms | "
-                     "MiB sent | rounds | page writes/s | source RSS MiB | all downtimes ms |")
-        lines.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
+                     "MiB sent | rounds | guest max stall ms | page writes/s | source RSS MiB | "
+                     "all downtimes ms |")
+        lines.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for row in mig["rows"]:
             s = row["summary"]
             writes = [t["writes"] / (row["seconds"]) for t in row["trials"]
                       if t.get("ok") and t.get("writes")]
             wps = statistics.median(writes) if writes else None
             if not s.get("ok"):
-                cells = ["FAILED (%s)" % "; ".join(e for e in s["errors"] if e)[:120]] + [""] * 6
+                cells = ["FAILED (%s)" % "; ".join(e for e in s["errors"] if e)[:120]] + [""] * 7
             else:
                 cells = [fmt(s.get("downtime_ms")), fmt(s.get("total_ms"), "%.0f"),
-                         fmt(s.get("sent_mib"), "%.1f"), fmt(s.get("rounds"), "%g"),
-                         fmt(wps, "%.3g"), fmt(s.get("source_rss_kib", 0) / 1024, "%.0f"),
+                         fmt(s.get("sent_mib"), "%.1f"),
+                         fmt(s.get("rounds"), "%g") + (" (%g throttled)" % s["throttled_rounds"]
+                                                       if s.get("throttled_rounds") else ""),
+                         fmt(s.get("max_stall_ms"), "%.1f"), fmt(wps, "%.3g"), fmt(s.get("source_rss_kib", 0) / 1024, "%.0f"),
                          ", ".join("%.1f" % d for d in s["downtime_ms_all"]) +
                          ("" if s["ok"] == s["reps"] else " (%d of %d failed)" %
                           (s["reps"] - s["ok"], s["reps"])) +
@@ -559,6 +603,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3, help="trials per migration config (3)")
     ap.add_argument("--runs", type=int, default=5, help="runs per mode for track (5)")
     ap.add_argument("--sizes", default="64,256,1024", help="guest sizes in MiB")
+    ap.add_argument("--workloads", help="comma-separated workloads for track (default all)")
     ap.add_argument("--quick", action="store_true",
                     help="one configuration per size (small hot set, all strategies)")
     ap.add_argument("--no-doc", action="store_true",
@@ -570,7 +615,7 @@ def main():
             die("unknown part %r" % p)
     sizes = [int(x) for x in args.sizes.split(",")]
     full = (not args.no_doc and not args.quick and set(parts) == {"migrate", "track"} and
-            sizes == [64, 256, 1024] and args.reps >= 3)
+            sizes == [64, 256, 1024] and args.reps >= 3 and not args.workloads)
 
     waft, digest = waft_copy()
     facts = build_guest()
@@ -582,7 +627,7 @@ def main():
             "results_file": os.path.relpath(results_file, ROOT),
             "machine": suite.machine_facts(), "versions": version_facts(digest),
             "config": dict(facts, settle_s=SETTLE, guest=os.path.relpath(GUEST_SRC, ROOT),
-                           guest_args="TOTAL_MIB HOT_KIB RATE SECONDS (SECONDS = 1.5 + 7 * "
+                           guest_args="TOTAL_MIB HOT_KIB RATE SECONDS (SECONDS = 1.5 + 5.5 * "
                                       "TOTAL_MIB / 1024)",
                            metric="median over trials; downtime, total, MiB and rounds as "
                                   "`waft migrate` reports them"),
@@ -593,7 +638,8 @@ def main():
         data["migration"] = {"rows": rows, "straight_checksums": refs}
         failed |= bad
     if "track" in parts:
-        data["tracking"], bad = measure_tracking(waft, args.runs)
+        only = args.workloads.split(",") if args.workloads else None
+        data["tracking"], bad = measure_tracking(waft, args.runs, only)
         failed |= bad
     data["machine"]["loadavg_end"] = os.getloadavg()
     os.makedirs(os.path.dirname(results_file), exist_ok=True)

@@ -14,6 +14,9 @@
  * lost by a migration shows up as "lost writes" on stderr and exit status 3), gives each
  * hot page a final value, and prints on stdout
  *     writes N          (how many page writes the loop made: depends on timing)
+ *     max_stall_us N    (the longest time between two clock reads of the loop, sleeps
+ *                        asked for excluded: how long the program was held up, as its
+ *                        own monotonic clock saw it)
  *     checksum X        (of all TOTAL_MIB MiB: depends only on TOTAL_MIB and HOT_KIB)
  * so a migrated run's checksum line must equal a straight run's with the same sizes.
  *
@@ -25,8 +28,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define PAGE       4096u
-#define PAGE_WORDS (PAGE / 8u)
+#define PAGE        4096u
+#define PAGE_WORDS  (PAGE / 8u)
 #define CHECK_EVERY 64u
 
 static uint64_t now_ns(void)
@@ -75,7 +78,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dirty: need 0 < HOT_KIB <= TOTAL_MIB * 1024\n");
         return 2;
     }
-    uint64_t *mem = malloc((size_t)words * 8u);
+    uint64_t *mem = aligned_alloc(PAGE, (size_t)words * 8u); /* page i = 4 KiB page */
     if (mem == NULL) {
         fprintf(stderr, "dirty: cannot allocate %.0f MiB\n", total_mib);
         return 1;
@@ -90,7 +93,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
-    uint64_t writes = 0;
+    uint64_t writes = 0, last = start, stall = 0;
     uint32_t pos = 0, pass = 0;
     if (hot_pages > 0) {
         for (;;) {
@@ -103,6 +106,9 @@ int main(int argc, char **argv)
             }
             writes += CHECK_EVERY;
             uint64_t t = now_ns();
+            if (t - last > stall)
+                stall = t - last;
+            last = t;
             if (t >= end)
                 break;
             if (rate > 0) {
@@ -112,6 +118,7 @@ int main(int argc, char **argv)
                     struct timespec ts = { (time_t)(wait / 1000000000u),
                                            (long)(wait % 1000000000u) };
                     nanosleep(&ts, NULL);
+                    last = now_ns(); /* a sleep asked for is no stall */
                 }
             }
         }
@@ -136,6 +143,7 @@ int main(int argc, char **argv)
     for (uint64_t i = 0; i < words; i++)
         h = (h ^ mem[i]) * 0x100000001b3ull;
     printf("writes %llu\n", (unsigned long long)writes);
+    printf("max_stall_us %llu\n", (unsigned long long)(stall / 1000u));
     printf("checksum %016llx\n", (unsigned long long)h);
     fflush(stdout);
     if (lost) {

@@ -616,10 +616,13 @@ static void *sender_main(void *arg)
 {
     (void)arg;
     mg.t_start = now_ns();
-    int rc = handshake();
+    /* stop-and-copy stops the program first, then connects and sends everything */
+    int rc = mg.o.stop_and_copy ? pause_guest() : 0;
+    if (rc == 0)
+        rc = handshake();
     if (rc == 0 && !mg.o.stop_and_copy && mg.has_mem)
         rc = precopy();
-    if (rc == 0)
+    if (rc == 0 && !mg.o.stop_and_copy)
         rc = pause_guest();
     if (rc == 0)
         rc = final_phase();

@@ -48,8 +48,18 @@ static waft_result trampoline(waft_call *call, const uint64_t *args, uint64_t *r
     if (c.mem == NULL)
         c.mem_size = 0; /* no memory: every pointer is out of bounds */
     c.tracked = waft_call_memory_tracked(call);
+    c.nranges = 0;
     c.exit_code = 0;
     r = d->impl(&c, args);
+    if (c.nranges) {
+        /* after the writes (guest code or the kernel, e.g. read(2), made them): see
+         * waft_memory_track for why the mark must come after */
+        if (c.nranges <= 8)
+            for (uint32_t i = 0; i < c.nranges; i++)
+                waft_call_memory_written(call, c.range_ptr[i], c.range_len[i]);
+        else
+            waft_call_memory_written(call, c.span_lo, c.span_hi - c.span_lo);
+    }
     if (r == WASI_CTL_SUSPEND)
         return waft_call_suspend(call);
     if (r == WASI_CTL_EXIT)

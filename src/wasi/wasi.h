@@ -520,6 +520,11 @@ typedef struct wasi_ctx {
     uint8_t *mem;      /* linear memory 0 of the caller (NULL if none) */
     uint64_t mem_size; /* its size in bytes */
     bool tracked;      /* writes to it are tracked (waft_memory_track) */
+    /* ranges the call may write, marked once it returns (a mark must follow its write) */
+    uint32_t nranges;
+    uint32_t range_ptr[8];
+    uint64_t range_len[8];
+    uint64_t span_lo, span_hi; /* bounds of every range, used when there are more than 8 */
     int32_t exit_code; /* set with WASI_CTL_EXIT */
 } wasi_ctx;
 
@@ -529,6 +534,20 @@ typedef struct wasi_ctx {
 
 typedef uint32_t (*wasi_impl)(wasi_ctx *c, const uint64_t *args);
 
+/* Notes a range the call may write, for write tracking (wasi_ctx_marks_flush). */
+static inline void wasi_note_write(wasi_ctx *c, uint32_t ptr, uint64_t len)
+{
+    if (c->nranges < 8) {
+        c->range_ptr[c->nranges] = ptr;
+        c->range_len[c->nranges] = len;
+    }
+    c->nranges++;
+    if (c->nranges == 1 || ptr < c->span_lo)
+        c->span_lo = ptr;
+    if (c->nranges == 1 || ptr + len > c->span_hi)
+        c->span_hi = ptr + len;
+}
+
 /* Whether [ptr, ptr+len) lies in guest memory. */
 static inline bool wasi_mem_ok(const wasi_ctx *c, uint32_t ptr, uint64_t len)
 {
@@ -536,8 +555,8 @@ static inline bool wasi_mem_ok(const wasi_ctx *c, uint32_t ptr, uint64_t len)
         return false;
     /* any buffer a call may write: recorded for write tracking (buffers it only reads are
      * recorded too, which costs a resend at most) */
-    if (c->tracked)
-        waft_call_memory_written(c->call, ptr, len);
+    if (c->tracked && len)
+        wasi_note_write((wasi_ctx *)c, ptr, len);
     return true;
 }
 
