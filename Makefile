@@ -4,6 +4,7 @@
 #   make demo       install deps, run demo    make spec    the official spec suite
 #   make test       unit + spec tests         make fuzz    libFuzzer, bounded time
 #   make wasi       WASI tests (C programs built for wasm32-wasi, run by waft run)
+#   make migrate    live migration tests (loopback, faults, network namespaces)
 #   make check-cross   aarch64, s390x, i386 under qemu-user, images across architectures
 #   make bench      benchmarks vs native      make bench-profile W=sieve   callgrind profile
 #   make bench-migrate  live migration        make bench-track   dirty-page tracking
@@ -73,7 +74,7 @@ UNIT := $(BUILD)/waft-unit
 SPECRUN := $(BUILD)/waft-spec
 XRESTORE := $(BUILD)/waft-xrestore
 
-.PHONY: all lib cli test unit spec spec-counted wasi check cli-tests ckpt fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install
+.PHONY: all lib cli test unit spec spec-counted wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install
 
 all: lib cli
 
@@ -133,10 +134,22 @@ check:
 	bash tests/wasi/run.sh $(BUILD)/waft
 	bash tests/ckpt/run.sh $(BUILD)/waft
 	bash tests/ckpt/triggers.sh $(BUILD)/waft
+	$(MAKE) sqlite-wasm
+	bash tests/migrate/run.sh $(BUILD)/waft
+	WAFT_MIGRATE_ONLY_FAULTS=1 bash tests/migrate/run.sh $(BUILD)/asan-ubsan/waft
 
 # The CLI tests against this build's waft (e.g. the sanitizer build).
 cli-tests: $(CLI)
 	bash tests/cli/run.sh $(CLI)
+
+# Live migration: differential runs, faults, network namespaces (docs/migration.md).
+migrate: $(CLI)
+	bash tests/migrate/run.sh $(CLI)
+
+# SQLite built for wasm32-wasi (bench/sqlite_bench.c; npm fetches the sources once), used by
+# the migration tests and the benchmarks.
+sqlite-wasm:
+	python3 bench/run.py --build-only --only sqlite
 
 # Differential checkpoint/restore harness (docs/checkpoint.md).
 ckpt: $(CLI)

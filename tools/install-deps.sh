@@ -19,7 +19,16 @@ packages=(
     wabt                        # wat2wasm, for the unit tests' modules
     clang-format                # make format / format-check
     git                         # make format lists files with git ls-files
+    libssl-dev                  # libcrypto: HMAC-SHA256 key proofs of live migration
+    python3                     # the migration tests' link-breaking proxy, bench/run.py
+    iproute2                    # ip netns: migration tests between network namespaces
 )
+# npm fetches SQLite (npm pack better-sqlite3) for the migration tests and the benchmarks;
+# it comes with node. A node installed another way (e.g. a newer nodejs package that bundles
+# npm) will do.
+if ! command -v npm >/dev/null; then
+    packages+=(npm)
+fi
 
 if [[ ${1:-} == bench ]]; then
     packages+=(
@@ -27,11 +36,6 @@ if [[ ${1:-} == bench ]]; then
         gnuplot-nox             # the chart in docs/performance.md
         valgrind                # make bench-profile (callgrind)
     )
-    # npm fetches SQLite (npm pack better-sqlite3); it comes with node, the "node" column.
-    # A node installed another way (e.g. a newer nodejs package that bundles npm) will do.
-    if ! command -v npm >/dev/null; then
-        packages+=(npm)
-    fi
 elif [[ ${1:-} == cross ]]; then
     # Cross compilers and their C libraries, and qemu-user to run what they build. For
     # 32-bit x86 the i686 cross compiler, not gcc-multilib (-m32): Debian 12's gcc-multilib

@@ -543,10 +543,21 @@ static int pause_guest(void)
 
 /* With the guest parked: the remaining pages, the state, and the commit. Returns 0, -1
  * (failed before COMMIT: the guest may resume), or 1 (failed after COMMIT: unknown). */
+static void trace(const char *what)
+{
+    static int on = -1;
+    if (on < 0)
+        on = getenv("WAFT_MIGRATE_TRACE") != NULL;
+    if (on)
+        fprintf(stderr, "waft: migrate: %.3f ms after the pause: %s\n",
+                ms(now_ns() - mg.t_pause), what);
+}
+
 static int final_phase(void)
 {
     mig_conn *c = &mg.conn;
     uint64_t sent = 0;
+    trace("paused");
     if (mg.has_mem) {
         size_t n;
         if (mg.o.stop_and_copy || mg.rounds == 0) {
@@ -565,6 +576,7 @@ static int final_phase(void)
         }
         mg.rounds++;
     }
+    trace("last pages sent");
     waft_image_options io;
     memset(&io, 0, sizeof io);
     io.omit_module = 1;
@@ -589,9 +601,11 @@ static int final_phase(void)
             break;
     }
     free(state);
+    trace("state sent");
     uint32_t len;
     if (mig_expect(c, MIG_READY, &len) != 0)
         return conn_fail("the destination could not restore the instance");
+    trace("destination ready");
     if (mig_send_buf(c, MIG_COMMIT, 0, NULL, 0) != 0)
         return conn_fail("committing"); /* not received: the destination discards */
     if (mig_expect(c, MIG_DONE, &len) != 0) {

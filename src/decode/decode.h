@@ -113,6 +113,8 @@ struct waft_module {
     base_alloc *alloc;
     uint8_t *bytes; /* own copy */
     size_t len;
+    uint8_t hash[32]; /* SHA-256 of bytes, once hash_done (waft_module_hash) */
+    bool hash_done;
 
     uint32_t ntypes;
     dec_functype *types;

@@ -427,10 +427,17 @@ WAFT_API void waft_image_free(waft_image *img)
 
 WAFT_API void waft_module_hash(const waft_module *module, uint8_t out[32])
 {
-    base_sha256 h;
-    base_sha256_init(&h);
-    base_sha256_update(&h, module->bytes, module->len);
-    base_sha256_final(&h, out);
+    /* computed once: a module's bytes never change (the cache is filled by whichever
+     * thread asks first; the value is the same for all) */
+    waft_module *m = (waft_module *)module;
+    if (!m->hash_done) {
+        base_sha256 h;
+        base_sha256_init(&h);
+        base_sha256_update(&h, module->bytes, module->len);
+        base_sha256_final(&h, m->hash);
+        m->hash_done = true;
+    }
+    memcpy(out, m->hash, 32);
 }
 
 /* ==== Capture ==== */
@@ -553,10 +560,7 @@ static waft_result capture(waft_store *s, const waft_instance *inst, waft_image 
     uint32_t *rev = func_rev_map(s, inst);
     if (!rev)
         goto nomem;
-    base_sha256 h;
-    base_sha256_init(&h);
-    base_sha256_update(&h, m->bytes, m->len);
-    base_sha256_final(&h, img->module_hash);
+    waft_module_hash(m, img->module_hash);
     img->module_len = m->len;
     img->module_bytes = m->bytes;
 

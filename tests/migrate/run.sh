@@ -103,7 +103,7 @@ if [[ -f $sqlite ]]; then
     cp "$sqlite" "$out/sqlite.wasm"
     programs+=("sqlite setup_none")
 else
-    skip "sqlite: $sqlite is not built (make bench-build-sqlite; needs npm)"
+    skip "sqlite: $sqlite is not built (make sqlite-wasm; needs npm)"
 fi
 
 # start_server DIR [OPTIONS...]: starts `waft serve --once` in DIR (stdin: the shared

@@ -67,7 +67,9 @@
     X(engine_allocated_baseline)      \
     X(snapshot_roundtrip_many_steps)  \
     X(snapshot_chain_and_idempotence) \
-    X(snapshot_hostile_images)
+    X(snapshot_hostile_images)        \
+    X(track_marks)                    \
+    X(migrate_two_step_restore)
 
 /* X(name, why): tests that fail because of a library bug that is known and not fixed yet.
  * They run and their failed checks are printed, but they are reported as known failures

@@ -348,3 +348,146 @@ void test_snapshot_hostile_images(void)
     free(copy);
     free(image);
 }
+
+/* ==== Write tracking and the two-step restore of live migration ==== */
+
+void test_track_marks(void)
+{
+    unit_env env;
+    if (!unit_env_open(&env, "snap.wasm", NULL, NULL, 0))
+        return;
+    waft_extern mem;
+    uint8_t m[16];
+    CHECK_RESULT(waft_instance_memory(env.inst, &mem), WAFT_OK);
+    CHECK_EQ(waft_memory_marks(env.store, mem, 0, 16, m), 0u); /* not tracking: all clear */
+    CHECK_RESULT(waft_memory_track(env.store, mem, 1), WAFT_OK);
+    /* run(300) stores at [0, 1200) and memory.init writes [100, 109): page 0 only */
+    waft_val arg = unit_i32(RUN_N), res;
+    CHECK_RESULT(waft_func_call(env.store, unit_export(&env, "run"), &arg, 1, &res, 1), WAFT_OK);
+    CHECK_EQ(waft_memory_marks(env.store, mem, 0, 16, m), 1u);
+    CHECK_EQ(m[0], 1);
+    CHECK_EQ(waft_memory_take_mark(env.store, mem, 0), 1);
+    CHECK_EQ(waft_memory_take_mark(env.store, mem, 0), 0);
+    /* a host write spanning pages 1..3, and one byte at the very end of page 15 */
+    uint8_t buf[10000];
+    memset(buf, 0x5a, sizeof buf);
+    CHECK_RESULT(waft_memory_write(env.store, mem, 5000, buf, sizeof buf), WAFT_OK);
+    CHECK_RESULT(waft_memory_write(env.store, mem, 65535, buf, 1), WAFT_OK);
+    CHECK_EQ(waft_memory_marks(env.store, mem, 0, 16, m), 4u);
+    CHECK(m[1] && m[2] && m[3] && m[15] && !m[0] && !m[4]);
+    /* pages past the memory read as clear; out-of-range takes are harmless */
+    CHECK_EQ(waft_memory_marks(env.store, mem, 64, 16, m), 0u);
+    CHECK_EQ(waft_memory_take_mark(env.store, mem, 1u << 30), 0);
+    /* stopping and starting again clears everything */
+    CHECK_RESULT(waft_memory_track(env.store, mem, 0), WAFT_OK);
+    CHECK_RESULT(waft_memory_track(env.store, mem, 1), WAFT_OK);
+    CHECK_EQ(waft_memory_marks(env.store, mem, 0, 16, m), 0u);
+    CHECK_RESULT(waft_memory_track(env.store, mem, 0), WAFT_OK);
+    unit_env_close(&env);
+}
+
+/* A migration without the network: memory copied in rounds while the program runs on (with
+ * only the marked pages copied after the first round), then the state without memory, then
+ * waft_instance_prepare + the pages + waft_image_restore_into on a fresh engine. Must end
+ * exactly like the straight run, for stops at many points. */
+void test_migrate_two_step_restore(void)
+{
+    outcome want;
+    if (!straight(&want))
+        return;
+    for (uint64_t at = 3; at < 40000; at = at * 3 + 11) {
+        unit_env env;
+        if (!unit_env_open(&env, "snap.wasm", NULL, NULL, 0))
+            return;
+        waft_extern mem;
+        CHECK_RESULT(waft_instance_memory(env.inst, &mem), WAFT_OK);
+        CHECK_RESULT(waft_memory_track(env.store, mem, 1), WAFT_OK);
+        uint64_t size;
+        waft_memory_data(env.store, mem, &size);
+        uint8_t *remote = calloc(1, (size_t)size);
+        if (!CHECK(remote != NULL))
+            return;
+        waft_val arg = unit_i32(RUN_N), res;
+        waft_store_set_fuel(env.store, at);
+        waft_result r = waft_func_call(env.store, unit_export(&env, "run"), &arg, 1, &res, 1);
+        bool finished = r == WAFT_OK;
+        for (int round = 0; round < 3 && r == WAFT_SUSPENDED; round++) {
+            uint8_t *d = waft_memory_data(env.store, mem, &size);
+            for (uint64_t p = 0; p < size / WAFT_TRACK_PAGE; p++)
+                if (waft_memory_take_mark(env.store, mem, p) || round == 0)
+                    memcpy(remote + p * WAFT_TRACK_PAGE, d + p * WAFT_TRACK_PAGE,
+                           WAFT_TRACK_PAGE);
+            if (round < 2) {
+                waft_store_set_fuel(env.store, at / 2 + 5); /* the program writes on */
+                r = waft_store_resume(env.store, &res, 1);
+            }
+        }
+        if (r == WAFT_OK)
+            finished = true;
+        if (finished || !CHECK_RESULT(r, WAFT_SUSPENDED)) {
+            free(remote);
+            waft_store_abandon(env.store);
+            unit_env_close(&env);
+            break; /* the run is over before this point */
+        }
+        waft_image_options io;
+        memset(&io, 0, sizeof io);
+        io.omit_memory = 1;
+        uint8_t *image = NULL;
+        size_t len = 0;
+        waft_error err;
+        CHECK_RESULT(waft_image_encode(env.store, env.inst, &io, &image, &len, &err), WAFT_OK);
+        waft_store_abandon(env.store);
+        unit_env_close(&env);
+        if (!image) {
+            free(remote);
+            return;
+        }
+        /* an image without memory contents cannot be restored on its own */
+        waft_engine *e2 = NULL;
+        waft_image *img = NULL;
+        waft_module *mod = NULL;
+        waft_store *st = NULL;
+        waft_instance *inst = NULL;
+        CHECK_RESULT(waft_engine_new(NULL, &e2), WAFT_OK);
+        CHECK_RESULT(waft_image_decode(e2, image, len, &img, &err), WAFT_OK);
+        size_t mlen;
+        const uint8_t *mbytes = img ? waft_image_module(img, &mlen) : NULL;
+        if (CHECK(mbytes != NULL) &&
+            CHECK_RESULT(waft_module_new(e2, mbytes, mlen, &mod, &err), WAFT_OK) &&
+            CHECK_RESULT(waft_store_new(e2, &st), WAFT_OK)) {
+            CHECK_RESULT(waft_image_restore(img, st, mod, NULL, 0, &inst, &err), WAFT_ERR_IMAGE);
+            CHECK(strstr(err.message, "no memory contents") != NULL);
+            waft_store_free(st);
+            st = NULL;
+            CHECK_RESULT(waft_store_new(e2, &st), WAFT_OK);
+            CHECK_RESULT(waft_instance_prepare(st, mod, NULL, 0, &inst, &err), WAFT_OK);
+            waft_extern m2;
+            uint64_t s2 = 0;
+            if (inst && CHECK_RESULT(waft_instance_memory(inst, &m2), WAFT_OK)) {
+                uint8_t *d2 = waft_memory_data(st, m2, &s2);
+                /* prepared memory is all zero, even where data segments would go */
+                uint8_t any = 0;
+                for (uint64_t k = 0; k < s2; k++)
+                    any |= d2[k];
+                CHECK_EQ(any, 0);
+                if (CHECK_EQ(s2, size))
+                    memcpy(d2, remote, (size_t)size);
+                CHECK_RESULT(waft_image_restore_into(img, inst, &err), WAFT_OK);
+                waft_store_set_fuel(st, UINT64_MAX); /* the image carries the source's budget */
+                r = waft_store_resume(st, &res, 1);
+                if (CHECK_RESULT(r, WAFT_OK)) {
+                    outcome got;
+                    observe(st, inst, res.of.i64, &got);
+                    same(&want, &got);
+                }
+            }
+        }
+        waft_image_free(img);
+        waft_store_free(st);
+        waft_module_free(mod);
+        waft_engine_free(e2);
+        free(image);
+        free(remote);
+    }
+}
