@@ -609,6 +609,8 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
                 return WAFT_OK;
             }
         }
+        if (cli_mig_pausing())
+            continue; /* park now (stop-and-copy stops at its trigger) */
         set_budget();
         r = waft_store_resume(store, results, nresults);
     }

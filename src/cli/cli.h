@@ -175,6 +175,8 @@ int cli_mig_poll(char *msg, size_t msglen);
 /* The guest finished while migrating: abandons the migration. */
 void cli_mig_cancel(void);
 int cli_mig_active(void);
+/* Whether the sender waits for the guest to park (the caller then polls before resuming). */
+int cli_mig_pausing(void);
 
 /* `waft migrate PID --to HOST:PORT ...` and `waft serve ...`. */
 int cli_migrate_main(int argc, char **argv);

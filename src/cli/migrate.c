@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -37,7 +38,12 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { V_NONE, V_MIGRATED, V_FAILED, V_UNKNOWN };
+enum {
+    V_NONE,
+    V_MIGRATED,
+    V_FAILED,
+    V_UNKNOWN
+};
 
 static struct {
     pthread_mutex_t mu;
@@ -53,7 +59,7 @@ static struct {
     char fallback[PATH_MAX];
     mig_key key;
     mig_conn conn;
-    int sock; /* conn.fd for cli_mig_cancel's shutdown, under mu; -1 once closed */
+    int sock;      /* conn.fd for cli_mig_cancel's shutdown, under mu; -1 once closed */
     int pause_req; /* the sender wants the guest parked */
     int paused;    /* the guest is parked */
     int verdict;
@@ -205,7 +211,20 @@ static int fail(const char *fmt, ...)
 
 static int conn_fail(const char *what)
 {
-    return fail("%s: %s", what, mg.conn.err);
+    mig_conn *c = &mg.conn;
+    if (c->fd >= 0 && strncmp(c->err, "peer: ", 6) != 0) {
+        /* a send that failed may have crossed the destination's ABORT: read its reason */
+        struct pollfd pf = { c->fd, POLLIN, 0 };
+        char keep[sizeof c->err];
+        memcpy(keep, c->err, sizeof keep);
+        uint8_t t, f;
+        uint32_t n;
+        if (poll(&pf, 1, 200) == 1 && mig_recv(c, &t, &f, &n) != 0 &&
+            strncmp(c->err, "peer: ", 6) == 0)
+            return fail("%s: %s", what, c->err);
+        memcpy(c->err, keep, sizeof keep);
+    }
+    return fail("%s: %s", what, c->err);
 }
 
 static int cancelled(void)
@@ -274,8 +293,8 @@ static int handshake(void)
     if (c->buf[0]) {
         for (size_t off = 0; off < mlen;) {
             size_t n = mlen - off < (1u << 20) ? mlen - off : (1u << 20);
-            if (mig_send_buf(c, MIG_MODULE, off + n == mlen ? MIG_FLAG_LAST : 0, mbytes + off,
-                             n) != 0)
+            if (mig_send_buf(c, MIG_MODULE, off + n == mlen ? MIG_FLAG_LAST : 0, mbytes + off, n) !=
+                0)
                 return conn_fail("sending the module");
             off += n;
         }
@@ -484,8 +503,8 @@ static int precopy(void)
             fprintf(stderr,
                     "waft: migrate: round %u: %.1f MiB sent, %zu pages dirty (%.1f MiB/s), "
                     "estimated downtime %.2f ms%s\n",
-                    mg.rounds, (double)sent * MIG_PAGE / 1048576.0, nd, dirty_rate / 1048576.0,
-                    est, atomic_load(&mg.throttle) ? " (throttled)" : "");
+                    mg.rounds, (double)sent * MIG_PAGE / 1048576.0, nd, dirty_rate / 1048576.0, est,
+                    atomic_load(&mg.throttle) ? " (throttled)" : "");
         if (est <= mg.o.max_downtime_ms || mg.rounds >= mg.o.max_rounds)
             break;
         if (prev_dirty != SIZE_MAX && nd * 10 >= prev_dirty * 9) {
@@ -549,8 +568,8 @@ static void trace(const char *what)
     if (on < 0)
         on = getenv("WAFT_MIGRATE_TRACE") != NULL;
     if (on)
-        fprintf(stderr, "waft: migrate: %.3f ms after the pause: %s\n",
-                ms(now_ns() - mg.t_pause), what);
+        fprintf(stderr, "waft: migrate: %.3f ms after the pause: %s\n", ms(now_ns() - mg.t_pause),
+                what);
 }
 
 static int final_phase(void)
@@ -591,8 +610,7 @@ static int final_phase(void)
     }
     for (size_t off = 0; off < slen || off == 0;) {
         size_t n = slen - off < (16u << 20) ? slen - off : (16u << 20);
-        if (mig_send_buf(c, MIG_STATE, off + n == slen ? MIG_FLAG_LAST : 0, state + off, n) !=
-            0) {
+        if (mig_send_buf(c, MIG_STATE, off + n == slen ? MIG_FLAG_LAST : 0, state + off, n) != 0) {
             free(state);
             return conn_fail("sending the state");
         }
@@ -648,7 +666,9 @@ static void *sender_main(void *arg)
                  mg.to, ms(mg.t_end - mg.t_pause), ms(mg.t_end - mg.t_start),
                  (double)mg.conn.bytes_out / 1048576.0, mg.rounds,
                  mg.o.stop_and_copy ? "stop-and-copy" : "precopy",
-                 mg.o.stop_and_copy ? "" : mg.o.address_order ? ", address order" : ", cold first");
+                 mg.o.stop_and_copy   ? ""
+                 : mg.o.address_order ? ", address order"
+                                      : ", cold first");
         finish(V_MIGRATED);
     } else {
         if (rc < 0)
@@ -663,6 +683,14 @@ static void *sender_main(void *arg)
 int cli_mig_active(void)
 {
     return mg.active;
+}
+
+int cli_mig_pausing(void)
+{
+    pthread_mutex_lock(&mg.mu);
+    int p = mg.active && mg.pause_req && !mg.verdict;
+    pthread_mutex_unlock(&mg.mu);
+    return p;
 }
 
 int cli_mig_start(const cli_mig_options *o, waft_store *store, const waft_instance *inst,
@@ -707,7 +735,9 @@ int cli_mig_start(const cli_mig_options *o, waft_store *store, const waft_instan
             waft_memory_track(store, mg.mem, 0);
         return -1;
     }
-    mg.pause_req = mg.paused = 0;
+    /* stop-and-copy parks the guest right here, at the trigger (cli_mig_pausing) */
+    mg.pause_req = mg.o.stop_and_copy;
+    mg.paused = 0;
     mg.sock = -1;
     mg.verdict = V_NONE;
     mg.rounds = 0;

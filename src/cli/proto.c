@@ -66,8 +66,10 @@ int mig_key_load(const char *path, mig_key *out, char *err, size_t errlen)
         return -1;
     }
     if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-        snprintf(err, errlen, "%s: a key file must be a regular file readable by its owner only "
-                 "(chmod 600)", path);
+        snprintf(err, errlen,
+                 "%s: a key file must be a regular file readable by its owner only "
+                 "(chmod 600)",
+                 path);
         close(fd);
         return -1;
     }
@@ -232,8 +234,8 @@ int mig_connect(mig_conn *c, const char *addr, int timeout_ms)
         return fail(c, "%s: %s", addr, gai_strerror(g));
     int last = ECONNREFUSED;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                        ai->ai_protocol);
+        int fd =
+            socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (fd < 0) {
             last = errno;
             continue;
@@ -315,8 +317,7 @@ static int send_all(mig_conn *c, struct iovec *iov, int n)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return fail(c, "send failed: %s",
-                        errno == EAGAIN ? "timed out" : strerror(errno));
+            return fail(c, "send failed: %s", errno == EAGAIN ? "timed out" : strerror(errno));
         }
         c->bytes_out += (uint64_t)w;
         while (n > 0 && (size_t)w >= iov->iov_len) {
@@ -402,9 +403,10 @@ static int recv_all(mig_conn *c, uint8_t *p, size_t n)
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            return fail(c, "%s", r == 0 ? "connection closed by the peer"
-                                 : errno == EAGAIN ? "timed out waiting for the peer"
-                                                   : strerror(errno));
+            return fail(c, "%s",
+                        r == 0            ? "connection closed by the peer"
+                        : errno == EAGAIN ? "timed out waiting for the peer"
+                                          : strerror(errno));
         c->bytes_in += (uint64_t)r;
         p += r;
         n -= (size_t)r;
@@ -424,8 +426,8 @@ int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
         return fail(c, "frame %llu: bad magic (not a waft migration peer?)",
                     (unsigned long long)c->frames_in + 1);
     if (head[4] == 0 || head[4] >= MIG_TYPE_END_ || n > MIG_MAX_PAYLOAD)
-        return fail(c, "frame %llu: bad type %u or length %u",
-                    (unsigned long long)c->frames_in + 1, head[4], n);
+        return fail(c, "frame %llu: bad type %u or length %u", (unsigned long long)c->frames_in + 1,
+                    head[4], n);
     if (n + 1 > c->cap) {
         size_t cap = c->cap ? c->cap : 4096;
         while (cap < (size_t)n + 1)

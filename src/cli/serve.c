@@ -176,6 +176,7 @@ static int refuse(serve_conn *s, const char *fmt, ...)
 static int lost(serve_conn *s, const char *what)
 {
     snprintf(s->why, sizeof s->why, "%s: %s", what, s->c.err);
+    mig_send_abort(&s->c, s->why); /* tells the source why, if it still listens */
     return -1;
 }
 
@@ -336,8 +337,8 @@ static int prepare(serve_conn *s)
         return refuse(s, "import %u of the module cannot be satisfied here", missing);
     if (r != WAFT_OK)
         return refuse(s, "linking: %s", err.message);
-    r = waft_instance_prepare(s->store, s->module, s->imports,
-                              waft_module_import_count(s->module), &s->inst, &err);
+    r = waft_instance_prepare(s->store, s->module, s->imports, waft_module_import_count(s->module),
+                              &s->inst, &err);
     if (r != WAFT_OK)
         return refuse(s, "instantiating: %s", err.message[0] ? err.message : waft_result_str(r));
     s->has_mem = waft_instance_memory(s->inst, &s->mem) == WAFT_OK;

@@ -525,7 +525,7 @@ typedef struct wasi_ctx {
     uint32_t range_ptr[8];
     uint64_t range_len[8];
     uint64_t span_lo, span_hi; /* bounds of every range, used when there are more than 8 */
-    int32_t exit_code; /* set with WASI_CTL_EXIT */
+    int32_t exit_code;         /* set with WASI_CTL_EXIT */
 } wasi_ctx;
 
 /* Implementations return a WASI errno (< 0x10000) or one of these outcomes. */

@@ -415,8 +415,7 @@ void test_migrate_two_step_restore(void)
             uint8_t *d = waft_memory_data(env.store, mem, &size);
             for (uint64_t p = 0; p < size / WAFT_TRACK_PAGE; p++)
                 if (waft_memory_take_mark(env.store, mem, p) || round == 0)
-                    memcpy(remote + p * WAFT_TRACK_PAGE, d + p * WAFT_TRACK_PAGE,
-                           WAFT_TRACK_PAGE);
+                    memcpy(remote + p * WAFT_TRACK_PAGE, d + p * WAFT_TRACK_PAGE, WAFT_TRACK_PAGE);
             if (round < 2) {
                 waft_store_set_fuel(env.store, at / 2 + 5); /* the program writes on */
                 r = waft_store_resume(env.store, &res, 1);
