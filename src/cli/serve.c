@@ -561,8 +561,12 @@ static void reap(int *running)
 {
     int st;
     pid_t pid;
-    while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         (*running)--;
+        if (WIFSIGNALED(st))
+            fprintf(stderr, "waft: serve: process %ld died of signal %d\n", (long)pid,
+                    WTERMSIG(st));
+    }
 }
 
 int cli_serve_main(int argc, char **argv)

@@ -7,6 +7,7 @@
 #                 close both connections (a dropped link)
 #     MODE stall: relay until BYTES bytes went to the target, then stop relaying but keep
 #                 both connections open (a peer that went silent)
+#     MODE tee:   relay everything; write what the client sent to the file named by BYTES
 # Prints "port N" (its own listening port on 127.0.0.1) on stdout, serves one connection,
 # and exits when it is over.
 import socket
@@ -14,7 +15,9 @@ import sys
 import threading
 import time
 
-target, mode, limit = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+target, mode = int(sys.argv[1]), sys.argv[2]
+record = open(sys.argv[3], "wb") if mode == "tee" else None
+limit = 1 << 62 if mode == "tee" else int(sys.argv[3])
 ls = socket.socket()
 ls.bind(("127.0.0.1", 0))
 ls.listen(1)
@@ -38,6 +41,9 @@ def pump(src, dst, counted):
                     break
                 data = data[:room]
                 sent += len(data)
+                if record:
+                    record.write(data)
+                    record.flush()
             dst.sendall(data)
             if counted and sent >= limit:
                 break

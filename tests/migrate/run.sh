@@ -360,6 +360,61 @@ if [[ -n ${total_of[ckprog]:-} ]]; then
         -- --strategy stop-and-copy
 fi
 
+echo "== damaged streams (protocol fuzzing)"
+# a real migration recorded through the proxy, then replayed damaged many times to one
+# server: it must survive every stream, report no crash or sanitizer error, and still take
+# a good migration afterwards
+if [[ -n ${total_of[ckprog]:-} ]]; then
+    m=$tmp/garble
+    mkdir -p "$m.dir"
+    setup_ckprog "$m.dir"
+    (cd "$m.dir" && exec "$waft" serve --listen 127.0.0.1:0 --timeout 2 --dir .) \
+        <"$tmp/stdin.txt" >"$m.srv.out" 2>"$m.srv.err" &
+    spid=$!
+    pids+=("$spid")
+    port=
+    for _ in $(seq 1 200); do
+        port=$(sed -n 's/^waft: serve: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$m.srv.err")
+        [[ -n $port ]] && break
+        sleep 0.02
+    done
+    : >"$m.proxy"
+    python3 "$here/proxy.py" "$port" tee "$m.stream" >"$m.proxy" &
+    ppid=$!
+    pids+=("$ppid")
+    for _ in $(seq 1 200); do
+        to=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$m.proxy")
+        [[ -n $to ]] && break
+        sleep 0.02
+    done
+    # source and server share the directory (shared storage), as ckprog's files must be there
+    (cd "$m.dir" && "$waft" run --dir . --migrate-to "127.0.0.1:$to" --strategy stop-and-copy \
+        --migrate-at-step $((total_of[ckprog] / 2)) "$out/ckprog.wasm") <"$tmp/stdin.txt" \
+        >/dev/null 2>"$m.rec.err"
+    wait "$ppid" 2>/dev/null
+    problems=()
+    grep -q '^waft: migrated to ' "$m.rec.err" || problems+=("recording failed: $(tail -2 "$m.rec.err" | tr '\n' ' ')")
+    n=${WAFT_GARBLE_COUNT:-300}
+    python3 "$here/garble.py" "$port" "$m.stream" "$n" 7 >"$m.garble" 2>&1 ||
+        problems+=("$(tail -1 "$m.garble")")
+    sleep 2.5 # handlers still waiting on a peer time out
+    kill -0 "$spid" 2>/dev/null || problems+=("the server died")
+    grep -q 'died of signal\|Sanitizer\|runtime error' "$m.srv.err" &&
+        problems+=("$(grep -m2 'died of signal\|Sanitizer\|runtime error' "$m.srv.err" | tr '\n' ' ')")
+    discarded=$(grep -c 'discarded an instance' "$m.srv.err")
+    # and a good migration still goes through
+    (cd "$m.dir" && "$waft" run --dir . --migrate-to "127.0.0.1:$port" --strategy stop-and-copy \
+        --migrate-at-step $((total_of[ckprog] / 2)) "$out/ckprog.wasm") <"$tmp/stdin.txt" \
+        >/dev/null 2>"$m.good.err"
+    grep -q '^waft: migrated to ' "$m.good.err" || problems+=("a good migration failed afterwards: $(tail -1 "$m.good.err")")
+    kill "$spid" 2>/dev/null
+    if ((${#problems[@]} == 0)); then
+        pass "$n damaged streams: the server survived, discarded $discarded, no sanitizer report; a good migration still works"
+    else
+        fail "damaged streams" "${problems[@]}"
+    fi
+fi
+
 echo "== committed, then the confirmation lost: nothing lost"
 # the destination dies right after the commit, before confirming: the source cannot know
 # whether it runs the program, so it stops with status 1 and keeps a full image; restoring
