@@ -112,7 +112,7 @@ cross_make()
 {
     local arch=$1 t=${triple[$1]}
     shift
-    make --no-print-directory BUILD="build/cross-$arch" CC="$t-gcc" AR="$t-ar" ZSTD=0 \
+    make --no-print-directory BUILD="build/cross-$arch" CC="$t-gcc" AR="$t-ar" ZSTD=0 CRYPTO=0 \
         CFLAGS="${extra[$arch]:-}" EMU="$(emu "$arch")" SPEC="$SPEC" "$@"
 }
 
