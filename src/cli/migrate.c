@@ -285,6 +285,8 @@ static int handshake(void)
             return fail("cannot compute the key proof");
         if (mig_send_buf(c, MIG_AUTH, 0, mac, MIG_MAC) != 0)
             return conn_fail("handshake");
+        if (mig_conn_key(c, &mg.key, nonce_s, nonce_d) != 0)
+            return conn_fail("handshake");
     } else if (mig_send_buf(c, MIG_AUTH, 0, NULL, 0) != 0) {
         return conn_fail("handshake");
     }

@@ -22,9 +22,11 @@
 #include <unistd.h>
 
 #if defined(WAFT_HAVE_CRYPTO)
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #endif
 
 #define MIG_MAGIC 0x4d544657u /* "WFTM" in little-endian order */
@@ -110,6 +112,45 @@ int mig_mac(const mig_key *key, const char *label, const uint8_t *a, const uint8
     return 0;
 #else
     (void)key, (void)label, (void)a, (void)b, (void)out;
+    return -1;
+#endif
+}
+
+int mig_conn_key(mig_conn *c, const mig_key *key, const uint8_t *nonce_s, const uint8_t *nonce_d)
+{
+    if (mig_mac(key, "waft-k", nonce_s, nonce_d, c->session) != 0)
+        return fail(c, "cannot derive the session key");
+    c->keyed = 1;
+    c->seq_out = c->seq_in = 0;
+    return 0;
+}
+
+/* HMAC-SHA256(session, seq | head | payload pieces) into out. */
+static int frame_mac(const mig_conn *c, uint64_t seq, const uint8_t *head, const struct iovec *iov,
+                     int n, uint8_t out[MIG_MAC])
+{
+#if defined(WAFT_HAVE_CRYPTO)
+    int ok = 0;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                            OSSL_PARAM_construct_end() };
+    uint8_t s[8];
+    mig_put64(s, seq);
+    size_t olen = 0;
+    if (ctx && EVP_MAC_init(ctx, c->session, MIG_MAC, params) && EVP_MAC_update(ctx, s, 8) &&
+        EVP_MAC_update(ctx, head, MIG_HEAD)) {
+        ok = 1;
+        for (int i = 0; i < n && ok; i++)
+            ok = EVP_MAC_update(ctx, iov[i].iov_base, iov[i].iov_len);
+        ok = ok && EVP_MAC_final(ctx, out, &olen, MIG_MAC) && olen == MIG_MAC;
+    }
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    return ok ? 0 : -1;
+#else
+    (void)c, (void)seq, (void)head, (void)iov, (void)n, (void)out;
     return -1;
 #endif
 }
@@ -206,6 +247,8 @@ void mig_init(mig_conn *c, int fd)
     c->fd = fd;
     const char *e = getenv("WAFT_TEST_CORRUPT_FRAME");
     c->corrupt_frame = e ? strtoull(e, NULL, 10) : 0;
+    e = getenv("WAFT_TEST_FORGE_FRAME");
+    c->forge_frame = e ? strtoull(e, NULL, 10) : 0;
     e = getenv("WAFT_TEST_DIE_AT_FRAME");
     c->die_frame = e ? strtoull(e, NULL, 10) : 0;
 }
@@ -342,27 +385,17 @@ int mig_send(mig_conn *c, uint8_t type, uint8_t flags, const struct iovec *iov, 
         len += iov[i].iov_len;
     if (len > MIG_MAX_PAYLOAD)
         return fail(c, "frame too large (%zu bytes)", len);
-    uint8_t head[MIG_HEAD];
-    mig_put32(head, MIG_MAGIC);
-    head[4] = type;
-    head[5] = flags;
-    head[6] = head[7] = 0;
-    mig_put32(head + 8, (uint32_t)len);
-    uint32_t crc = waft_crc32c(0, head, 12);
-    for (int i = 0; i < n; i++)
-        crc = waft_crc32c(crc, iov[i].iov_base, iov[i].iov_len);
-    mig_put32(head + 12, crc);
-    struct iovec v[MIG_PAGES_MAX + 8];
-    if (n + 1 > (int)(sizeof v / sizeof v[0]))
+    if (n < 0 || n + 2 > (int)MIG_PAGES_MAX + 8)
         return fail(c, "too many pieces in one frame");
-    v[0].iov_base = head;
-    v[0].iov_len = MIG_HEAD;
-    memcpy(v + 1, iov, (size_t)n * sizeof *iov);
     c->frames_out++;
-    if (c->corrupt_frame && c->frames_out == c->corrupt_frame) {
-        /* fault injection: a copy of the payload with one bit flipped in its middle (the CRC
-         * when there is no payload) */
-        uint8_t *copy = malloc(len + 1);
+    /* fault injection: the payload as one copy with a bit flipped in its middle (the CRC
+     * when there is no payload); "forge" recomputes the CRC over the damage */
+    uint8_t *copy = NULL;
+    int corrupt = c->corrupt_frame && c->frames_out == c->corrupt_frame;
+    int forge = c->forge_frame && c->frames_out == c->forge_frame;
+    struct iovec one;
+    if ((corrupt || forge) && len) {
+        copy = malloc(len);
         if (!copy)
             return fail(c, "out of memory");
         size_t at = 0;
@@ -370,16 +403,48 @@ int mig_send(mig_conn *c, uint8_t type, uint8_t flags, const struct iovec *iov, 
             memcpy(copy + at, iov[i].iov_base, iov[i].iov_len);
             at += iov[i].iov_len;
         }
-        if (len)
-            copy[len / 2] ^= 0x20;
-        else
-            head[12] ^= 1;
-        struct iovec cv[2] = { { head, MIG_HEAD }, { copy, len } };
-        int rc = send_all(c, cv, 2);
-        free(copy);
-        return rc;
+        one.iov_base = copy;
+        one.iov_len = len;
     }
-    return send_all(c, v, n + 1);
+    uint8_t head[MIG_HEAD];
+    mig_put32(head, MIG_MAGIC);
+    head[4] = type;
+    head[5] = flags;
+    head[6] = head[7] = 0;
+    mig_put32(head + 8, (uint32_t)len);
+    const struct iovec *body = copy ? &one : iov;
+    int nbody = copy ? 1 : n;
+    uint32_t crc = waft_crc32c(0, head, 12);
+    for (int i = 0; i < nbody; i++)
+        crc = waft_crc32c(crc, body[i].iov_base, body[i].iov_len);
+    mig_put32(head + 12, crc);
+    uint8_t mac[MIG_MAC];
+    if (c->keyed && frame_mac(c, c->seq_out, head, body, nbody, mac) != 0) {
+        free(copy);
+        return fail(c, "cannot compute a frame MAC");
+    }
+    /* the damage comes after the checksums, as on a wire; a forger recomputes the CRC but
+     * cannot recompute the MAC */
+    if (copy)
+        copy[len / 2] ^= 0x20;
+    else if (corrupt || forge)
+        head[12] ^= 1;
+    if (copy && forge)
+        mig_put32(head + 12, waft_crc32c(waft_crc32c(0, head, 12), copy, len));
+    c->seq_out++;
+    struct iovec v[MIG_PAGES_MAX + 10];
+    v[0].iov_base = head;
+    v[0].iov_len = MIG_HEAD;
+    memcpy(v + 1, body, (size_t)nbody * sizeof *body);
+    int nv = nbody + 1;
+    if (c->keyed) {
+        v[nv].iov_base = mac;
+        v[nv].iov_len = MIG_MAC;
+        nv++;
+    }
+    int rc = send_all(c, v, nv);
+    free(copy);
+    return rc;
 }
 
 int mig_send_buf(mig_conn *c, uint8_t type, uint8_t flags, const void *p, size_t len)
@@ -428,9 +493,10 @@ int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
     if (head[4] == 0 || head[4] >= MIG_TYPE_END_ || n > MIG_MAX_PAYLOAD)
         return fail(c, "frame %llu: bad type %u or length %u", (unsigned long long)c->frames_in + 1,
                     head[4], n);
-    if (n + 1 > c->cap) {
+    size_t extra = c->keyed ? MIG_MAC : 0;
+    if (n + extra + 1 > c->cap) {
         size_t cap = c->cap ? c->cap : 4096;
-        while (cap < (size_t)n + 1)
+        while (cap < (size_t)n + extra + 1)
             cap *= 2;
         uint8_t *b = realloc(c->buf, cap);
         if (!b)
@@ -438,7 +504,7 @@ int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
         c->buf = b;
         c->cap = cap;
     }
-    if (recv_all(c, c->buf, n) != 0)
+    if (recv_all(c, c->buf, n + extra) != 0)
         return -1;
     c->frames_in++;
     if (c->die_frame && c->frames_in >= c->die_frame)
@@ -447,6 +513,14 @@ int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
     if (crc != mig_get32(head + 12))
         return fail(c, "frame %llu (type %u, %u bytes): checksum mismatch",
                     (unsigned long long)c->frames_in, head[4], n);
+    if (c->keyed) {
+        uint8_t want[MIG_MAC];
+        struct iovec p = { c->buf, n };
+        if (frame_mac(c, c->seq_in, head, &p, 1, want) != 0 || !mig_mac_equal(want, c->buf + n))
+            return fail(c, "frame %llu (type %u): MAC mismatch: altered, injected or replayed",
+                        (unsigned long long)c->frames_in, head[4]);
+        c->seq_in++;
+    }
     c->buf[n] = 0;
     *type = head[4];
     *flags = head[5];

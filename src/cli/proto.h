@@ -26,6 +26,9 @@
  * Either side may send ABORT (a one-line reason) instead of its next frame and close.
  * Before COMMIT, any failure leaves the source running; the destination discards.
  *
+ * With a key, every frame after the key proofs also carries a MAC (mig_conn_key), so an
+ * altered, injected, replayed or reordered frame is refused even with a valid CRC.
+ *
  * Invariants: one thread uses a connection at a time; every call returns 0 or -1 with
  * conn->err set to a one-line reason.
  */
@@ -70,7 +73,13 @@ typedef struct mig_conn {
     uint8_t *buf; /* the last frame received */
     size_t cap;
     /* fault injection for tests (environment, see docs/migration.md) */
+    /* with a key, after the handshake: every frame carries HMAC-SHA256(session key, seq |
+     * header | payload) after its payload, seq counting frames per direction */
+    int keyed;
+    uint8_t session[MIG_MAC];
+    uint64_t seq_out, seq_in;
     uint64_t corrupt_frame; /* flip a payload byte of this outgoing frame (1-based), 0 = off */
+    uint64_t forge_frame;   /* the same, with the CRC recomputed (only a MAC can tell) */
     uint64_t die_frame;     /* _exit(9) once this many frames have come in, 0 = off */
     char err[256];
 } mig_conn;
@@ -87,6 +96,10 @@ int mig_key_load(const char *path, mig_key *out, char *err, size_t errlen);
 /* HMAC-SHA256(key, label | a | b) into out[32]; -1 if no crypto library was built in. */
 int mig_mac(const mig_key *key, const char *label, const uint8_t *a, const uint8_t *b,
             uint8_t out[MIG_MAC]);
+/* Turns on frame MACs for the rest of the connection, with the session key
+ * HMAC-SHA256(key, "waft-k" | nonce_s | nonce_d). Both sides call it right after the key
+ * proofs. 0 or -1. */
+int mig_conn_key(mig_conn *c, const mig_key *key, const uint8_t *nonce_s, const uint8_t *nonce_d);
 /* Constant-time comparison of two MACs: 1 when equal. */
 int mig_mac_equal(const uint8_t *a, const uint8_t *b);
 /* Whether this waft can authenticate (built with libcrypto). */

@@ -260,6 +260,8 @@ static int handshake(serve_conn *s, uint8_t hash[32], uint64_t *module_len)
         if (len != MIG_MAC || mig_mac(s->key, "waft-s", nonce_d, nonce_s, mac) != 0 ||
             !mig_mac_equal(mac, c->buf))
             return refuse(s, "authentication failed (wrong key)");
+        if (mig_conn_key(c, s->key, nonce_s, nonce_d) != 0)
+            return lost(s, "handshake");
     }
     if (*module_len == 0 || *module_len > MAX_MODULE)
         return refuse(s, "module of %llu bytes refused", (unsigned long long)*module_len);

@@ -352,6 +352,8 @@ chmod 600 "$tmp/key1" "$tmp/key2"
 fault_case "wrong key" $f "" "" --server-opts "--key-file $tmp/key1" -- --key-file "$tmp/key2"
 fault_case "no key for a keyed server" $f "" "" --server-opts "--key-file $tmp/key1"
 fault_case "key for a server without one" $f "" "" -- --key-file "$tmp/key1"
+fault_case "frame 7 altered with a valid CRC, keyed (MAC)" $f "" "WAFT_TEST_FORGE_FRAME=7" \
+    --server-opts "--key-file $tmp/key1" -- --key-file "$tmp/key1"
 fault_case "stop-and-copy, destination dies mid-memory" $f "WAFT_TEST_DIE_AT_FRAME=5" "" -- --strategy stop-and-copy
 # a file the program has open is missing at the destination: its --dir is elsewhere
 if [[ -n ${total_of[ckprog]:-} ]]; then
