@@ -3,7 +3,9 @@
 # demo.sh - compile examples/kernels.c to WebAssembly, run it with waft, check it against
 # a native build of the same C, and show fuel stopping a run; then the main job: a WASI
 # program (examples/journal.c) checkpointed half-way, the process gone, and restored in a
-# new process to exactly the output and files of a straight run.
+# new process to exactly the output and files of a straight run; and the same program
+# live-migrated half-way to a `waft serve` on loopback (pre-copy), again to exactly the
+# straight run's output and files.
 #
 #   usage: bash examples/demo.sh path/to/waft        (or: make demo)
 #
@@ -121,5 +123,40 @@ if cmp -s "$out/straight.out" "$out/moved.out" &&
     echo "demo: checkpointed and restored, the program printed and wrote exactly what the straight run did"
 else
     echo "demo: the restored run differs from the straight run" >&2
+    exit 1
+fi
+
+# ---- Live migration: the same program moved to a `waft serve` while it runs ----
+echo
+mkdir -p "$out/migrated"
+rm -f "$out"/migrated/*
+echo "demo: \$ waft serve --listen 127.0.0.1:0 --once --dir DIR < input      (the destination)"
+(exec "$waft" serve --listen 127.0.0.1:0 --once --dir "$out/migrated::." <"$text" \
+    >"$out/served.out" 2>"$out/served.err") &
+server=$!
+port=
+for _ in $(seq 1 250); do
+    port=$(sed -n 's/^waft: serve: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out/served.err")
+    [[ -n $port ]] && break
+    sleep 0.02
+done
+if [[ -z $port ]]; then
+    kill "$server" 2>/dev/null
+    echo "demo: waft serve did not start: $(cat "$out/served.err")" >&2
+    exit 1
+fi
+echo "demo: \$ waft run --migrate-to 127.0.0.1:$port --migrate-at-step $half --dir DIR journal.wasm ..."
+"$waft" run --migrate-to "127.0.0.1:$port" --migrate-at-step "$half" \
+    --dir "$out/migrated::." "$journal" journal.txt <"$text" >"$out/source.out" 2>"$out/source.err"
+sed 's/^/  /' "$out/source.err"
+wait "$server"
+sed 's/^/  /' "$out/served.err"
+cat "$out/source.out" "$out/served.out" >"$out/migrated.out"
+if grep -q '^waft: migrated to ' "$out/source.err" &&
+    cmp -s "$out/straight.out" "$out/migrated.out" &&
+    cmp -s "$out/straight/journal.txt" "$out/migrated/journal.txt"; then
+    echo "demo: migrated half-way to another waft, the program's output (first part from the source, the rest from the destination) and its file are exactly those of the straight run"
+else
+    echo "demo: the migrated run differs from the straight run" >&2
     exit 1
 fi
