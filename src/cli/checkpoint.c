@@ -458,8 +458,18 @@ int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *mod
     return -1;
 }
 
+static void finish_request(const char *text);
+
 void cli_ckpt_end(void)
 {
+    if (cli_mig_active()) {
+        /* the run stopped otherwise (fuel, a checkpoint, an error): the sender must stop
+         * before the store goes */
+        cli_mig_cancel("the run stopped first");
+        if (ck.mig_from_socket)
+            finish_request("error the run stopped before the migration ended\n");
+        ck.mig_from_socket = 0;
+    }
     if (ck.o && ck.o->count_steps && ck.store)
         fprintf(stderr, "waft: %" PRIu64 " instructions\n", executed());
     pthread_mutex_lock(&ck.mu);
@@ -503,7 +513,7 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
     *out_stopped = 0;
     for (;;) {
         if (r != WAFT_SUSPENDED && cli_mig_active()) {
-            cli_mig_cancel();
+            cli_mig_cancel("the program finished first");
             if (ck.mig_from_socket)
                 finish_request("error the program finished before the migration did\n");
             ck.mig_from_socket = 0;
@@ -571,7 +581,7 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
             if (cli_mig_start(start_mig, store, instance, ck.default_image, msg, sizeof msg) != 0) {
                 fprintf(stderr, "waft: migration to %s failed: %s; the program goes on here\n",
                         start_mig->to, msg);
-                if (ck.mig_from_socket) {
+                if (ck.mig_from_socket && start_mig == &ck.req_mig) {
                     char line[700];
                     snprintf(line, sizeof line, "error %s\n", msg);
                     finish_request(line);
@@ -640,8 +650,10 @@ int cli_ctl_request(long pid, const char *request, double timeout, char *ans, si
             close(fd);
         return -1;
     }
-    struct timeval tv = { (time_t)timeout, (long)((timeout - (double)(time_t)timeout) * 1e6) };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (timeout > 0) {
+        struct timeval tv = { (time_t)timeout, (long)((timeout - (double)(time_t)timeout) * 1e6) };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
     reply(fd, request);
     size_t n = 0;
     while (n < anslen - 1) {

@@ -172,8 +172,9 @@ int cli_mig_start(const cli_mig_options *o, waft_store *store, const waft_instan
  * and returns the outcome once there is one (msg: the summary line or the reason, without
  * "waft: "), or CLI_MIG_GO_ON. */
 int cli_mig_poll(char *msg, size_t msglen);
-/* The guest finished while migrating: abandons the migration. */
-void cli_mig_cancel(void);
+/* The run ends while migrating (the guest finished, or stopped for another reason given in
+ * `why`): abandons the migration and says so. */
+void cli_mig_cancel(const char *why);
 int cli_mig_active(void);
 /* Whether the sender waits for the guest to park (the caller then polls before resuming). */
 int cli_mig_pausing(void);
@@ -222,7 +223,8 @@ int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *mod
 void cli_ckpt_end(void);
 
 /* Sends one request line to the control socket of run `pid` and reads the one-line answer
- * (newline removed) into ans, waiting up to `timeout` seconds; *out_n = 0 means no answer.
+ * (newline removed) into ans, waiting up to `timeout` seconds (0: as long as the run lives);
+ * *out_n = 0 means no answer.
  * Returns 0, or -1 after a message (no such run). */
 int cli_ctl_request(long pid, const char *request, double timeout, char *ans, size_t anslen,
                     size_t *out_n);

@@ -66,6 +66,7 @@ static struct {
     atomic_int cancel;   /* the guest finished: give up */
     atomic_int throttle; /* percent of time the guest should sleep */
     char msg[600];
+    uint64_t ran_since; /* guest thread: when the guest last resumed (throttling) */
     /* figures */
     uint64_t t_start, t_pause, t_end;
     uint32_t rounds;
@@ -238,8 +239,8 @@ static int handshake(void)
 {
     mig_conn *c = &mg.conn;
     int tmo = (int)(mg.o.timeout * 1000);
-    if (mig_connect(c, mg.to, tmo) != 0)
-        return fail("%s", c->err);
+    if (mig_connect(c, mg.to, tmo, &mg.cancel) != 0)
+        return atomic_load(&mg.cancel) ? cancelled() : fail("%s", c->err);
     pthread_mutex_lock(&mg.mu);
     mg.sock = c->fd;
     int gone = atomic_load(&mg.cancel);
@@ -285,8 +286,10 @@ static int handshake(void)
             return fail("cannot compute the key proof");
         if (mig_send_buf(c, MIG_AUTH, 0, mac, MIG_MAC) != 0)
             return conn_fail("handshake");
-        if (mig_conn_key(c, &mg.key, nonce_s, nonce_d) != 0)
-            return conn_fail("handshake");
+        uint8_t t[32];
+        if (mig_transcript(hello, sizeof hello, ch, MIG_CHALLENGE_SIZE, t) != 0 ||
+            mig_conn_key(c, &mg.key, nonce_s, t, 1) != 0)
+            return fail("handshake: cannot derive the session keys");
     } else if (mig_send_buf(c, MIG_AUTH, 0, NULL, 0) != 0) {
         return conn_fail("handshake");
     }
@@ -432,12 +435,12 @@ static uint64_t mem_pages4k(void)
 }
 
 /* Collects the marked pages into mg.order, ordered coldest first (or by address), ageing
- * the history. Returns the count. */
+ * the history. Returns the count, or SIZE_MAX (with mg.msg set) if out of memory. */
 static size_t collect_dirty(int age)
 {
     size_t np = (size_t)mem_pages4k();
     if (grow_arrays(np ? np : 1) != 0)
-        return 0;
+        return SIZE_MAX;
     waft_memory_marks(mg.store, mg.mem, 0, np, mg.flags);
     size_t count[257] = { 0 }, n = 0;
     for (size_t p = 0; p < np; p++) {
@@ -499,6 +502,8 @@ static int precopy(void)
         if (t1 > t0 && sent)
             bw = (double)(sent * MIG_PAGE) / (double)(t1 - t0);
         size_t nd = collect_dirty(1);
+        if (nd == SIZE_MAX)
+            return -1;
         double dirty_rate = t1 > t0 ? (double)nd * MIG_PAGE / ((double)(t1 - t0) / 1e9) : 0;
         double est = bw > 0 ? (double)nd * MIG_PAGE / bw / 1e6 + 0.3 : 0.3;
         if (tty)
@@ -509,7 +514,9 @@ static int precopy(void)
                     atomic_load(&mg.throttle) ? " (throttled)" : "");
         if (est <= mg.o.max_downtime_ms || mg.rounds >= mg.o.max_rounds)
             break;
-        if (prev_dirty != SIZE_MAX && nd * 10 >= prev_dirty * 9) {
+        if (prev_dirty == SIZE_MAX || nd * 10 < prev_dirty * 9) {
+            stalls = 0;
+        } else {
             /* not converging: slow the guest down, and give up pre-copy if that fails too */
             int th = atomic_load(&mg.throttle);
             if (th >= 90 && ++stalls >= 2)
@@ -592,8 +599,10 @@ static int final_phase(void)
                 return -1;
         } else {
             n = collect_dirty(1);
-            if (send_pages(mg.order, n, 0, &sent) != 0)
+            if (n == SIZE_MAX || send_pages(mg.order, n, 0, &sent) != 0) {
+                mig_send_abort(c, "the source ran out of memory");
                 return -1;
+            }
         }
         mg.rounds++;
     }
@@ -743,6 +752,7 @@ int cli_mig_start(const cli_mig_options *o, waft_store *store, const waft_instan
     mg.sock = -1;
     mg.verdict = V_NONE;
     mg.rounds = 0;
+    mg.ran_since = 0;
     mg.pages_sent = 0;
     mg.msg[0] = 0;
     atomic_store(&mg.cancel, 0);
@@ -807,11 +817,18 @@ int cli_mig_poll(char *msg, size_t msglen)
     pthread_mutex_unlock(&mg.mu);
     if (v == V_NONE) {
         int th = atomic_load(&mg.throttle);
-        if (th > 0) {
-            /* throttling: sleep th% of the time, in slices of 2 ms of running */
-            struct timespec ts = { 0, (long)(2000000L * th / (100 - th)) };
+        uint64_t t = now_ns();
+        if (th > 0 && mg.ran_since) {
+            /* throttling: sleep th% of the time, in proportion to how long the guest ran
+             * since it last stopped here (the sender interrupts it after every frame) */
+            uint64_t ran = t - mg.ran_since, nap = ran * (uint64_t)th / (uint64_t)(100 - th);
+            if (nap > 50000000u)
+                nap = 50000000u;
+            struct timespec ts = { 0, (long)nap };
             nanosleep(&ts, NULL);
+            t = now_ns();
         }
+        mg.ran_since = t;
         return CLI_MIG_GO_ON;
     }
     int out;
@@ -830,7 +847,7 @@ int cli_mig_poll(char *msg, size_t msglen)
     return out;
 }
 
-void cli_mig_cancel(void)
+void cli_mig_cancel(const char *why)
 {
     if (!mg.active)
         return;
@@ -839,9 +856,13 @@ void cli_mig_cancel(void)
     pthread_cond_broadcast(&mg.cv);
     if (mg.sock >= 0)
         shutdown(mg.sock, SHUT_RDWR); /* unblocks the sender's socket calls */
+    int v = mg.verdict;
     pthread_mutex_unlock(&mg.mu);
     cleanup();
-    fprintf(stderr, "waft: migration to %s abandoned: the program finished first\n", mg.to);
+    if (v == V_FAILED)
+        fprintf(stderr, "waft: migration to %s failed: %s\n", mg.to, mg.msg);
+    else
+        fprintf(stderr, "waft: migration to %s abandoned: %s\n", mg.to, why);
 }
 
 /* ==== waft migrate PID ==== */
@@ -919,6 +940,11 @@ int cli_migrate_main(int argc, char **argv)
             fprintf(stderr, "waft: migrate: %s: %s\n", o.key_file, strerror(errno));
             return CLI_EXIT_ERROR;
         }
+        if (strpbrk(key, " \t\n")) {
+            fprintf(stderr, "waft: migrate: %s: the key file's path must not contain spaces\n",
+                    key);
+            return CLI_EXIT_USAGE;
+        }
     }
     double timeout = o.timeout > 0 ? o.timeout : 30;
     char req[PATH_MAX + 400];
@@ -928,8 +954,10 @@ int cli_migrate_main(int argc, char **argv)
              o.address_order ? "address" : "hot", timeout, key);
     char ans[2048];
     size_t n = 0;
-    /* the run waits on the peer up to `timeout` at each step: allow for a whole migration */
-    if (cli_ctl_request(pid, req, timeout * 4 + 60, ans, sizeof ans, &n) != 0)
+    /* the run bounds each of its waits on the peer; a whole migration has no bound (its
+     * pre-copy lasts as long as the memory takes), and the answer comes when it ends, or
+     * the connection closes if the run dies */
+    if (cli_ctl_request(pid, req, 0, ans, sizeof ans, &n) != 0)
         return CLI_EXIT_ERROR;
     if (strncmp(ans, "ok ", 3) == 0) {
         printf("waft: process %ld %s\n", pid, ans + 3);

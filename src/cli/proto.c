@@ -116,17 +116,39 @@ int mig_mac(const mig_key *key, const char *label, const uint8_t *a, const uint8
 #endif
 }
 
-int mig_conn_key(mig_conn *c, const mig_key *key, const uint8_t *nonce_s, const uint8_t *nonce_d)
+int mig_transcript(const uint8_t *hello, size_t hlen, const uint8_t *challenge, size_t clen,
+                   uint8_t out[32])
 {
-    if (mig_mac(key, "waft-k", nonce_s, nonce_d, c->session) != 0)
-        return fail(c, "cannot derive the session key");
+#if defined(WAFT_HAVE_CRYPTO)
+    unsigned int olen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+             EVP_DigestUpdate(ctx, hello, hlen) && EVP_DigestUpdate(ctx, challenge, clen) &&
+             EVP_DigestFinal_ex(ctx, out, &olen) && olen == 32;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : -1;
+#else
+    (void)hello, (void)hlen, (void)challenge, (void)clen, (void)out;
+    return -1;
+#endif
+}
+
+int mig_conn_key(mig_conn *c, const mig_key *key, const uint8_t *nonce_s,
+                 const uint8_t transcript[32], int source)
+{
+    uint8_t sd[MIG_MAC], ds[MIG_MAC];
+    if (mig_mac(key, "waft-sd", nonce_s, transcript, sd) != 0 ||
+        mig_mac(key, "waft-ds", nonce_s, transcript, ds) != 0)
+        return fail(c, "cannot derive the session keys");
+    memcpy(c->key_out, source ? sd : ds, MIG_MAC);
+    memcpy(c->key_in, source ? ds : sd, MIG_MAC);
     c->keyed = 1;
     c->seq_out = c->seq_in = 0;
     return 0;
 }
 
-/* HMAC-SHA256(session, seq | head | payload pieces) into out. */
-static int frame_mac(const mig_conn *c, uint64_t seq, const uint8_t *head, const struct iovec *iov,
+/* HMAC-SHA256(k, seq | head | payload pieces) into out. */
+static int frame_mac(const uint8_t *k, uint64_t seq, const uint8_t *head, const struct iovec *iov,
                      int n, uint8_t out[MIG_MAC])
 {
 #if defined(WAFT_HAVE_CRYPTO)
@@ -139,7 +161,7 @@ static int frame_mac(const mig_conn *c, uint64_t seq, const uint8_t *head, const
     uint8_t s[8];
     mig_put64(s, seq);
     size_t olen = 0;
-    if (ctx && EVP_MAC_init(ctx, c->session, MIG_MAC, params) && EVP_MAC_update(ctx, s, 8) &&
+    if (ctx && EVP_MAC_init(ctx, k, MIG_MAC, params) && EVP_MAC_update(ctx, s, 8) &&
         EVP_MAC_update(ctx, head, MIG_HEAD)) {
         ok = 1;
         for (int i = 0; i < n && ok; i++)
@@ -150,7 +172,7 @@ static int frame_mac(const mig_conn *c, uint64_t seq, const uint8_t *head, const
     EVP_MAC_free(mac);
     return ok ? 0 : -1;
 #else
-    (void)c, (void)seq, (void)head, (void)iov, (void)n, (void)out;
+    (void)k, (void)seq, (void)head, (void)iov, (void)n, (void)out;
     return -1;
 #endif
 }
@@ -263,7 +285,7 @@ void mig_close(mig_conn *c)
     c->cap = 0;
 }
 
-int mig_connect(mig_conn *c, const char *addr, int timeout_ms)
+int mig_connect(mig_conn *c, const char *addr, int timeout_ms, atomic_int *cancel)
 {
     char host[256], port[16];
     mig_init(c, -1);
@@ -286,7 +308,12 @@ int mig_connect(mig_conn *c, const char *addr, int timeout_ms)
         int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
         if (rc != 0 && errno == EINPROGRESS) {
             struct pollfd pf = { fd, POLLOUT, 0 };
-            rc = poll(&pf, 1, timeout_ms);
+            /* in slices, so that a cancel is seen */
+            for (int waited = 0; waited < timeout_ms; waited += 50) {
+                rc = poll(&pf, 1, 50);
+                if (rc != 0 || (cancel && atomic_load(cancel)))
+                    break;
+            }
             int so = ETIMEDOUT;
             socklen_t sl = sizeof so;
             if (rc == 1)
@@ -419,7 +446,7 @@ int mig_send(mig_conn *c, uint8_t type, uint8_t flags, const struct iovec *iov, 
         crc = waft_crc32c(crc, body[i].iov_base, body[i].iov_len);
     mig_put32(head + 12, crc);
     uint8_t mac[MIG_MAC];
-    if (c->keyed && frame_mac(c, c->seq_out, head, body, nbody, mac) != 0) {
+    if (c->keyed && frame_mac(c->key_out, c->seq_out, head, body, nbody, mac) != 0) {
         free(copy);
         return fail(c, "cannot compute a frame MAC");
     }
@@ -490,7 +517,7 @@ int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
     if (mig_get32(head) != MIG_MAGIC)
         return fail(c, "frame %llu: bad magic (not a waft migration peer?)",
                     (unsigned long long)c->frames_in + 1);
-    if (head[4] == 0 || head[4] >= MIG_TYPE_END_ || n > MIG_MAX_PAYLOAD)
+    if (head[4] == 0 || head[4] >= MIG_TYPE_END_ || n > (c->max_in ? c->max_in : MIG_MAX_PAYLOAD))
         return fail(c, "frame %llu: bad type %u or length %u", (unsigned long long)c->frames_in + 1,
                     head[4], n);
     size_t extra = c->keyed ? MIG_MAC : 0;
@@ -516,7 +543,8 @@ int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
     if (c->keyed) {
         uint8_t want[MIG_MAC];
         struct iovec p = { c->buf, n };
-        if (frame_mac(c, c->seq_in, head, &p, 1, want) != 0 || !mig_mac_equal(want, c->buf + n))
+        if (frame_mac(c->key_in, c->seq_in, head, &p, 1, want) != 0 ||
+            !mig_mac_equal(want, c->buf + n))
             return fail(c, "frame %llu (type %u): MAC mismatch: altered, injected or replayed",
                         (unsigned long long)c->frames_in, head[4]);
         c->seq_in++;

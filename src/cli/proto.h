@@ -35,6 +35,7 @@
 #ifndef WAFT_CLI_PROTO_H
 #define WAFT_CLI_PROTO_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -45,7 +46,8 @@
 #define MIG_NONCE         32u
 #define MIG_MAC           32u
 #define MIG_PAGE          4096u
-#define MIG_PAGES_MAX     256u /* pages per PAGES frame */
+#define MIG_PAGES_MAX     256u  /* pages per PAGES frame */
+#define MIG_SMALL_PAYLOAD 4096u /* largest payload before the peer is accepted */
 
 enum mig_type {
     MIG_HELLO = 1,
@@ -76,7 +78,8 @@ typedef struct mig_conn {
     /* with a key, after the handshake: every frame carries HMAC-SHA256(session key, seq |
      * header | payload) after its payload, seq counting frames per direction */
     int keyed;
-    uint8_t session[MIG_MAC];
+    uint8_t key_out[MIG_MAC], key_in[MIG_MAC]; /* one session key per direction */
+    uint32_t max_in; /* largest payload accepted (small until the peer is trusted) */
     uint64_t seq_out, seq_in;
     uint64_t corrupt_frame; /* flip a payload byte of this outgoing frame (1-based), 0 = off */
     uint64_t forge_frame;   /* the same, with the CRC recomputed (only a MAC can tell) */
@@ -96,10 +99,16 @@ int mig_key_load(const char *path, mig_key *out, char *err, size_t errlen);
 /* HMAC-SHA256(key, label | a | b) into out[32]; -1 if no crypto library was built in. */
 int mig_mac(const mig_key *key, const char *label, const uint8_t *a, const uint8_t *b,
             uint8_t out[MIG_MAC]);
-/* Turns on frame MACs for the rest of the connection, with the session key
- * HMAC-SHA256(key, "waft-k" | nonce_s | nonce_d). Both sides call it right after the key
- * proofs. 0 or -1. */
-int mig_conn_key(mig_conn *c, const mig_key *key, const uint8_t *nonce_s, const uint8_t *nonce_d);
+/* Turns on frame MACs for the rest of the connection. The session keys are
+ * HMAC-SHA256(key, "waft-sd" | nonce_s | t) for frames from source to destination and
+ * "waft-ds" for the other way, t being the SHA-256 of the HELLO and CHALLENGE payloads, so
+ * the versions, hash and flags they carried are bound to the session. Both sides call it
+ * right after the key proofs; `source` says which side this is. 0 or -1. */
+int mig_conn_key(mig_conn *c, const mig_key *key, const uint8_t *nonce_s,
+                 const uint8_t transcript[32], int source);
+/* SHA-256 of the handshake's HELLO and CHALLENGE payloads (-1 without libcrypto). */
+int mig_transcript(const uint8_t *hello, size_t hlen, const uint8_t *challenge, size_t clen,
+                   uint8_t out[32]);
 /* Constant-time comparison of two MACs: 1 when equal. */
 int mig_mac_equal(const uint8_t *a, const uint8_t *b);
 /* Whether this waft can authenticate (built with libcrypto). */
@@ -111,8 +120,9 @@ int mig_random(uint8_t *buf, size_t n);
 int mig_split_addr(const char *addr, char *host, size_t hostlen, char *port, size_t portlen);
 /* Whether `host` names only loopback addresses (127.0.0.0/8, ::1, "localhost"). */
 int mig_is_loopback(const char *host);
-/* Connects to HOST:PORT within timeout_ms; sets TCP_NODELAY and send/receive timeouts. */
-int mig_connect(mig_conn *c, const char *addr, int timeout_ms);
+/* Connects to HOST:PORT within timeout_ms; sets TCP_NODELAY and send/receive timeouts.
+ * Gives up early once *cancel (may be NULL) becomes non-zero. */
+int mig_connect(mig_conn *c, const char *addr, int timeout_ms, atomic_int *cancel);
 /* Listens on HOST:PORT; returns the socket or -1 with err. */
 int mig_listen(const char *addr, char *err, size_t errlen);
 /* Sets the send and receive timeout of a connected socket. */

@@ -34,8 +34,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_MODULE (256u << 20)
-#define MAX_STATE  (1u << 30)
+#define MAX_MODULE   (256u << 20)
+#define MAX_STATE    (1u << 30)
+#define MAX_HANDLERS 64 /* child processes at once: transfers and running programs */
 
 typedef struct serve_options {
     const char *listen;
@@ -69,7 +70,8 @@ void cli_serve_usage(FILE *out)
           "  --listen HOST:PORT   where to listen (default 127.0.0.1:7600; port 0 picks a free\n"
           "                       one). The first line on stderr says where it listens.\n"
           "                       Addresses other than loopback need --key-file: a server\n"
-          "                       that accepts programs runs their code.\n"
+          "                       that accepts programs runs their code (on a machine\n"
+          "                       shared with others, use a key on loopback too).\n"
           "  --dir HOST[::GUEST]  this host's directory for a guest directory the programs\n"
           "                       had open; files are reopened there (shared or replicated\n"
           "                       storage), and a missing one makes the migration fail\n"
@@ -227,7 +229,9 @@ static int handshake(serve_conn *s, uint8_t hash[32], uint64_t *module_len)
         return lost(s, "handshake");
     if (len != MIG_HELLO_SIZE)
         return refuse(s, "malformed hello");
-    const uint8_t *h = c->buf;
+    uint8_t hello[MIG_HELLO_SIZE];
+    memcpy(hello, c->buf, sizeof hello);
+    const uint8_t *h = hello;
     uint32_t proto = mig_get32(h), image = mig_get32(h + 4);
     int keyed = h[8];
     uint8_t nonce_s[MIG_NONCE], nonce_d[MIG_NONCE];
@@ -260,8 +264,10 @@ static int handshake(serve_conn *s, uint8_t hash[32], uint64_t *module_len)
         if (len != MIG_MAC || mig_mac(s->key, "waft-s", nonce_d, nonce_s, mac) != 0 ||
             !mig_mac_equal(mac, c->buf))
             return refuse(s, "authentication failed (wrong key)");
-        if (mig_conn_key(c, s->key, nonce_s, nonce_d) != 0)
-            return lost(s, "handshake");
+        uint8_t t[32];
+        if (mig_transcript(hello, sizeof hello, ch, sizeof ch, t) != 0 ||
+            mig_conn_key(c, s->key, nonce_s, t, 0) != 0)
+            return refuse(s, "cannot derive the session keys");
     }
     if (*module_len == 0 || *module_len > MAX_MODULE)
         return refuse(s, "module of %llu bytes refused", (unsigned long long)*module_len);
@@ -462,6 +468,15 @@ static int run_instance(serve_conn *s, int log_fd)
     return status;
 }
 
+static void on_deadline(int sig)
+{
+    (void)sig;
+    static const char msg[] = "waft: serve: discarded a connection: handshake deadline passed\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(CLI_EXIT_ERROR);
+}
+
 static int serve_child(const serve_options *o, const mig_key *key, const char *cache, int fd,
                        const char *peer, int commit_fd)
 {
@@ -473,6 +488,11 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
     snprintf(s.peer, sizeof s.peer, "%s", peer);
     mig_init(&s.c, fd);
     mig_set_timeout(fd, (int)(o->timeout * 1000));
+    /* until the peer has proved itself: small frames only, and the whole handshake within
+     * a deadline (a per-read timeout alone lets a trickling peer hold the handler) */
+    s.c.max_in = MIG_SMALL_PAYLOAD;
+    signal(SIGALRM, on_deadline);
+    alarm((unsigned)(o->timeout * 2) + 1);
     int log_fd = dup(2);
     uint8_t hash[32];
     uint64_t module_len = 0;
@@ -481,8 +501,12 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
     int rc = waft_engine_new(&config, &s.engine) == WAFT_OK ? 0 : refuse(&s, "no engine");
     if (rc == 0)
         rc = handshake(&s, hash, &module_len);
-    if (rc == 0)
+    if (rc == 0) {
+        s.c.max_in = MIG_MAX_PAYLOAD; /* authenticated (or a loopback peer) */
         rc = take_module(&s, hash, module_len);
+    }
+    if (rc == 0)
+        alarm(0);
     if (rc == 0)
         rc = prepare(&s);
     if (rc == 0)
@@ -507,6 +531,7 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
     close(commit_fd);
     mig_send_buf(&s.c, MIG_DONE, 0, NULL, 0);
     mig_close(&s.c);
+    signal(SIGPIPE, SIG_DFL); /* the program sees what it would under `waft run` */
     if (o->log_dir) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/instance-%ld.stdout", o->log_dir, (long)getpid());
@@ -651,6 +676,12 @@ int cli_serve_main(int argc, char **argv)
             continue;
         char pname[128];
         peer_name(&peer, pname, sizeof pname);
+        if (running >= MAX_HANDLERS) {
+            fprintf(stderr, "waft: serve: refused %s: %d connections and programs already\n", pname,
+                    running);
+            close(fd);
+            continue;
+        }
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) != 0) {
             close(fd);
@@ -696,7 +727,8 @@ int cli_serve_main(int argc, char **argv)
             break;
         }
     }
-    close(lfd); /* programs still running in children go on */
+    close(lfd); /* programs still running in children go on (unless the signal that stopped
+                 * the server reached their process group too, as Ctrl-C does) */
 out_cache:
     if (own_cache)
         remove_cache(cache);

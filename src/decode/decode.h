@@ -16,6 +16,10 @@
 
 #include "base/base.h"
 
+#if !defined(__STDC_NO_ATOMICS__)
+#include <stdatomic.h>
+#endif
+
 /* Limits of this implementation (spec allows more; we reject with WAFT_ERR_LIMIT). */
 #define DEC_MAX_PARAMS 1000u
 #define DEC_MAX_LOCALS 50000u
@@ -113,8 +117,10 @@ struct waft_module {
     base_alloc *alloc;
     uint8_t *bytes; /* own copy */
     size_t len;
-    uint8_t hash[32]; /* SHA-256 of bytes, once hash_done (waft_module_hash) */
-    bool hash_done;
+    uint8_t hash[32]; /* SHA-256 of bytes, once hash_state is 2 (waft_module_hash) */
+#if !defined(__STDC_NO_ATOMICS__)
+    _Atomic int hash_state; /* 0 none, 1 being computed, 2 done */
+#endif
 
     uint32_t ntypes;
     dec_functype *types;

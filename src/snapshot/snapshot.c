@@ -427,17 +427,28 @@ WAFT_API void waft_image_free(waft_image *img)
 
 WAFT_API void waft_module_hash(const waft_module *module, uint8_t out[32])
 {
-    /* computed once: a module's bytes never change (the cache is filled by whichever
-     * thread asks first; the value is the same for all) */
+    base_sha256 h;
+#if !defined(__STDC_NO_ATOMICS__)
+    /* computed once, by the first caller to claim it (a module's bytes never change);
+     * another thread asking meanwhile computes its own copy */
     waft_module *m = (waft_module *)module;
-    if (!m->hash_done) {
-        base_sha256 h;
+    if (atomic_load_explicit(&m->hash_state, memory_order_acquire) == 2) {
+        memcpy(out, m->hash, 32);
+        return;
+    }
+    int expect = 0;
+    if (atomic_compare_exchange_strong(&m->hash_state, &expect, 1)) {
         base_sha256_init(&h);
         base_sha256_update(&h, module->bytes, module->len);
         base_sha256_final(&h, m->hash);
-        m->hash_done = true;
+        atomic_store_explicit(&m->hash_state, 2, memory_order_release);
+        memcpy(out, m->hash, 32);
+        return;
     }
-    memcpy(out, m->hash, 32);
+#endif
+    base_sha256_init(&h);
+    base_sha256_update(&h, module->bytes, module->len);
+    base_sha256_final(&h, out);
 }
 
 /* ==== Capture ==== */
