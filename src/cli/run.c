@@ -80,7 +80,9 @@ void cli_run_usage(FILE *out)
             "        or ran out of fuel\n"
             "  N     the exit code the program asked for (WASI proc_exit; the system keeps its\n"
             "        low 8 bits)\n"
-            "  After a checkpoint that stops the program (no --leave-running): 0.\n");
+            "  After a checkpoint that stops the program (no --leave-running), or a\n"
+            "  migration that moved it: 0. After a migration whose outcome is unknown (the\n"
+            "  link broke after the commit): 1, and an image of the program is kept.\n");
 }
 
 static int usage_error(const char *what)
