@@ -599,10 +599,12 @@ static int final_phase(void)
                 return -1;
         } else {
             n = collect_dirty(1);
-            if (n == SIZE_MAX || send_pages(mg.order, n, 0, &sent) != 0) {
+            if (n == SIZE_MAX) {
                 mig_send_abort(c, "the source ran out of memory");
                 return -1;
             }
+            if (send_pages(mg.order, n, 0, &sent) != 0)
+                return -1;
         }
         mg.rounds++;
     }
@@ -673,9 +675,9 @@ static void *sender_main(void *arg)
     if (rc == 0) {
         snprintf(mg.msg, sizeof mg.msg,
                  "migrated to %s: downtime %.2f ms, total %.1f ms, %.1f MiB sent in %u "
-                 "rounds (%s%s)",
+                 "round%s (%s%s)",
                  mg.to, ms(mg.t_end - mg.t_pause), ms(mg.t_end - mg.t_start),
-                 (double)mg.conn.bytes_out / 1048576.0, mg.rounds,
+                 (double)mg.conn.bytes_out / 1048576.0, mg.rounds, mg.rounds == 1 ? "" : "s",
                  mg.o.stop_and_copy ? "stop-and-copy" : "precopy",
                  mg.o.stop_and_copy   ? ""
                  : mg.o.address_order ? ", address order"
