@@ -1443,6 +1443,9 @@ static bool decode_ref(const waft_instance *inst, uint8_t type, uint64_t v, uint
     return true;
 }
 
+/* Sets every memory from the image: sizes and contents (MEMS), or the sizes alone (MEML:
+ * the contents were written during a migration, and memories grow with zero pages up to
+ * the image's size). */
 static waft_result restore_memories(const waft_image *img, waft_instance *inst, waft_error *err)
 {
     waft_store *s = inst->store;
@@ -1460,6 +1463,18 @@ static waft_result restore_memories(const waft_image *img, waft_instance *inst, 
         uint64_t bytes = (uint64_t)sm->pages * WAFT_PAGE_SIZE;
         if (bytes > SIZE_MAX / 2)
             return restore_fail(err, "memory %u: %u pages do not fit this host", i, sm->pages);
+        if (img->memory_external) {
+            if (sm->pages < m->pages)
+                return restore_fail(err, "memory %u: the image has %u pages, fewer than sent", i,
+                                    sm->pages);
+            if (sm->pages > m->pages &&
+                store_memory_grow(s, m, sm->pages - m->pages) == UINT32_MAX) {
+                base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "memory %u: cannot allocate %u pages",
+                               i, sm->pages);
+                return WAFT_ERR_NOMEM;
+            }
+            continue;
+        }
         if (store_memory_reset(s, m, sm->pages) != WAFT_OK) {
             base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "memory %u: cannot allocate %u pages", i,
                            sm->pages);
@@ -1479,32 +1494,6 @@ static waft_result restore_memories(const waft_image *img, waft_instance *inst, 
                    (size_t)((run - k) * SNAP_CHUNK));
             k2 += run - k;
             k = run;
-        }
-    }
-    return WAFT_OK;
-}
-
-/* MEML images: the contents are already in place (written during a migration); only the
- * sizes are set, growing with zero pages up to the image's size. */
-static waft_result restore_memory_sizes(const waft_image *img, waft_instance *inst, waft_error *err)
-{
-    waft_store *s = inst->store;
-    if (img->nmemories != inst->module->nmemories)
-        return restore_fail(err, "image has %u memories, the module %u", img->nmemories,
-                            inst->module->nmemories);
-    for (uint32_t i = 0; i < img->nmemories; i++) {
-        const snap_memory *sm = &img->memories[i];
-        store_memory *m = inst->memories[i];
-        if (sm->max_pages != m->max_pages || sm->has_max != m->has_max)
-            return restore_fail(err, "memory %u: limits differ from the module's (max %u)", i,
-                                m->max_pages);
-        if (sm->pages < m->pages)
-            return restore_fail(err, "memory %u: %u pages, fewer than the %u received", i,
-                                sm->pages);
-        if (sm->pages > m->pages && store_memory_grow(s, m, sm->pages - m->pages) == UINT32_MAX) {
-            base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "memory %u: cannot allocate %u pages", i,
-                           sm->pages);
-            return WAFT_ERR_NOMEM;
         }
     }
     return WAFT_OK;
@@ -1771,8 +1760,7 @@ static waft_result instantiate_idle(waft_store *store, const waft_module *module
 static waft_result restore_state(const waft_image *img, waft_instance *inst, waft_error *err)
 {
     waft_store *store = inst->store;
-    waft_result r = img->memory_external ? restore_memory_sizes(img, inst, err)
-                                         : restore_memories(img, inst, err);
+    waft_result r = restore_memories(img, inst, err);
     if (r == WAFT_OK)
         r = restore_tables(img, inst, err);
     if (r == WAFT_OK)

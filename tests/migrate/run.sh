@@ -106,6 +106,24 @@ else
     skip "sqlite: $sqlite is not built (make sqlite-wasm; needs npm)"
 fi
 
+# wait_line FILE SED_EXPR: waits up to 4 s for FILE to hold a line SED_EXPR matches (a
+# `sed -n` expression that prints what it captures); echoes that, or fails.
+wait_line()
+{
+    local v
+    for _ in $(seq 1 200); do
+        v=$(sed -n "$2" "$1" 2>/dev/null)
+        if [[ -n $v ]]; then
+            echo "$v"
+            return 0
+        fi
+        sleep 0.02
+    done
+    return 1
+}
+serve_port() { wait_line "$1" 's/^waft: serve: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p'; }
+proxy_port() { wait_line "$1" 's/^port \([0-9]*\)$/\1/p'; }
+
 # start_server DIR [OPTIONS...]: starts `waft serve --once` in DIR (stdin: the shared
 # stdin file), its output in DIR/../NAME.srv.{out,err}; sets $port and $spid.
 start_server()
@@ -117,14 +135,7 @@ start_server()
         <"$tmp/stdin.txt" >"$base.srv.out" 2>"$base.srv.err" &
     spid=$!
     pids+=("$spid")
-    port=
-    for _ in $(seq 1 200); do
-        port=$(sed -n 's/^waft: serve: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$base.srv.err")
-        [[ -n $port ]] && return 0
-        kill -0 "$spid" 2>/dev/null || break
-        sleep 0.02
-    done
-    return 1
+    port=$(serve_port "$base.srv.err")
 }
 
 # wait_server: waits for the --once server (at most 60 s); sets $sstatus.
@@ -284,12 +295,7 @@ fault_case()
         <"$tmp/stdin.txt" >"$m.srv.out" 2>"$m.srv.err" &
     spid=$!
     pids+=("$spid")
-    port=
-    for _ in $(seq 1 200); do
-        port=$(sed -n 's/^waft: serve: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$m.srv.err")
-        [[ -n $port ]] && break
-        sleep 0.02
-    done
+    port=$(serve_port "$m.srv.err")
     if [[ -z $port ]]; then
         fail "$title" "server did not start: $(head -2 "$m.srv.err")"
         return
@@ -300,12 +306,7 @@ fault_case()
         python3 "$here/proxy.py" "$port" "$proxy_mode" "$proxy_bytes" >"$m.proxy" &
         ppid=$!
         pids+=("$ppid")
-        to=
-        for _ in $(seq 1 200); do
-            to=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$m.proxy")
-            [[ -n $to ]] && break
-            sleep 0.02
-        done
+        to=$(proxy_port "$m.proxy")
     fi
     local at=$((total / 4 + 1))
     # shellcheck disable=SC2086
@@ -374,21 +375,12 @@ if [[ -n ${total_of[ckprog]:-} ]]; then
         <"$tmp/stdin.txt" >"$m.srv.out" 2>"$m.srv.err" &
     spid=$!
     pids+=("$spid")
-    port=
-    for _ in $(seq 1 200); do
-        port=$(sed -n 's/^waft: serve: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$m.srv.err")
-        [[ -n $port ]] && break
-        sleep 0.02
-    done
+    port=$(serve_port "$m.srv.err")
     : >"$m.proxy"
     python3 "$here/proxy.py" "$port" tee "$m.stream" >"$m.proxy" &
     ppid=$!
     pids+=("$ppid")
-    for _ in $(seq 1 200); do
-        to=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$m.proxy")
-        [[ -n $to ]] && break
-        sleep 0.02
-    done
+    to=$(proxy_port "$m.proxy")
     # source and server share the directory (shared storage), as ckprog's files must be there
     (cd "$m.dir" && "$waft" run --dir . --migrate-to "127.0.0.1:$to" --strategy stop-and-copy \
         --migrate-at-step $((total_of[ckprog] / 2)) "$out/ckprog.wasm") <"$tmp/stdin.txt" \
@@ -428,12 +420,7 @@ if [[ -n ${total_of[$f]:-} ]]; then
         --timeout 3 --dir .) <"$tmp/stdin.txt" >"$m.srv.out" 2>"$m.srv.err" &
     spid=$!
     pids+=("$spid")
-    port=
-    for _ in $(seq 1 200); do
-        port=$(sed -n 's/^waft: serve: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$m.srv.err")
-        [[ -n $port ]] && break
-        sleep 0.02
-    done
+    port=$(serve_port "$m.srv.err")
     (cd "$m.dir" && "$waft" run --dir . --migrate-to "127.0.0.1:$port" --migrate-timeout 2 \
         --migrate-at-step $((total_of[$f] / 4 + 1)) "$out/$f.wasm") \
         <"$tmp/stdin.txt" >"$m.src.out" 2>"$m.src.err"
@@ -534,10 +521,7 @@ else
             --timeout 5 --dir . --key-file "$tmp/key2") <"$tmp/stdin.txt" >"$m.srv.out" 2>"$m.srv.err" &
         spid=$!
         pids+=("$spid")
-        for _ in $(seq 1 200); do
-            grep -q 'listening on' "$m.srv.err" && break
-            sleep 0.02
-        done
+        wait_line "$m.srv.err" '/listening on/p' >/dev/null
         # shellcheck disable=SC2086
         (cd "$m.dir" && ip netns exec waftmig-a "$waft" run --dir . --migrate-to 10.213.7.2:7600 \
             --migrate-at-step $((total_of[$name] / 3 + 1)) --key-file "$tmp/key2" \
