@@ -281,6 +281,14 @@ uint32_t wasi_call_sched_yield(wasi_ctx *c, const uint64_t *args)
 
 /* ==== Sockets ==== */
 
+/* Whether `f` is a socket. Standard streams hold the stream rights (socket rights included)
+ * whatever they are, so the socket calls look at the type found when the descriptor was
+ * made: a pipe or terminal answers ENOTSOCK at once, as natively, instead of waiting. */
+static bool is_socket(const wasi_fd *f)
+{
+    return f->filetype == WASI_FILETYPE_SOCKET_STREAM || f->filetype == WASI_FILETYPE_SOCKET_DGRAM;
+}
+
 uint32_t wasi_call_sock_accept(wasi_ctx *c, const uint64_t *args)
 {
     waft_wasi *w = c->w;
@@ -292,6 +300,8 @@ uint32_t wasi_call_sock_accept(wasi_ctx *c, const uint64_t *args)
 
     if (f == NULL)
         return err;
+    if (!is_socket(f))
+        return WASI_ENOTSOCK;
     if (flags & ~(uint32_t)WASI_FDFLAG_NONBLOCK)
         return WASI_EINVAL;
     if (!wasi_mem_ok(c, out_ptr, 4))
@@ -342,6 +352,8 @@ uint32_t wasi_call_sock_recv(wasi_ctx *c, const uint64_t *args)
 
     if (f == NULL)
         return err;
+    if (!is_socket(f))
+        return WASI_ENOTSOCK;
     if (ri & ~(uint32_t)(WASI_RECV_PEEK | WASI_RECV_WAITALL))
         return WASI_EINVAL;
     if (!wasi_mem_ok(c, len_ptr, 4) || !wasi_mem_ok(c, flags_ptr, 2))
@@ -377,6 +389,8 @@ uint32_t wasi_call_sock_send(wasi_ctx *c, const uint64_t *args)
 
     if (f == NULL)
         return err;
+    if (!is_socket(f))
+        return WASI_ENOTSOCK;
     if (si != 0)
         return WASI_EINVAL; /* preview1 defines no send flags */
     if (!wasi_mem_ok(c, len_ptr, 4))
@@ -407,6 +421,8 @@ uint32_t wasi_call_sock_shutdown(wasi_ctx *c, const uint64_t *args)
 
     if (f == NULL)
         return err;
+    if (!is_socket(f))
+        return WASI_ENOTSOCK;
     if (how == 0 || (how & ~(uint32_t)(WASI_SHUT_RD | WASI_SHUT_WR)))
         return WASI_EINVAL;
     return c->w->host->shutdown(c->w->host_ud, f->host, (int)how);

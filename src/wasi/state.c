@@ -665,6 +665,13 @@ uint16_t wasi_fd_restore(waft_wasi *w, uint32_t fd, const wasi_fd *rec, uint64_t
     f = &w->fds[fd];
     f->kind = rec->kind;
     f->filetype = rec->filetype;
+    if (rec->kind == WASI_KIND_STDIO) {
+        /* this process's stream may be another kind of object (a pipe where a socket
+         * was): the socket calls and fdstat go by what it is now */
+        wasi_host_stat st;
+        if (w->host->fstat(w->host_ud, host, &st) == 0)
+            f->filetype = st.filetype;
+    }
     f->oflags = rec->oflags;
     f->fdflags = rec->fdflags;
     f->lookupflags = rec->lookupflags;
