@@ -170,6 +170,15 @@ uint32_t wasi_call_path_open(wasi_ctx *c, const uint64_t *args)
         }
         dir = &w->fds[dir_index];
         err = wasi_sandbox_open(w, dir->host, a.text, flags, &host);
+        if (err == WASI_EISDIR && (flags & WASI_HOST_O_WRITE) &&
+            !(oflags & (WASI_OFLAG_CREAT | WASI_OFLAG_TRUNC))) {
+            /* a directory, opened with rights that would allow writing a file (a
+             * directory's own rights hold FD_DATASYNC): open it for reading, as other
+             * runtimes do; it only keeps directory rights below */
+            flags =
+                (flags & ~(uint32_t)WASI_HOST_O_WRITE) | WASI_HOST_O_READ | WASI_HOST_O_DIRECTORY;
+            err = wasi_sandbox_open(w, dir->host, a.text, flags, &host);
+        }
         if (err == 0)
             err = w->host->fstat(w->host_ud, host, &st);
         if (err == 0 && (oflags & WASI_OFLAG_DIRECTORY) && st.filetype != WASI_FILETYPE_DIRECTORY)
@@ -340,6 +349,13 @@ uint32_t wasi_call_path_symlink(wasi_ctx *c, const uint64_t *args)
         err = WASI_ENOTCAPABLE;
     if (err == 0)
         err = path_resolve(c, &a, false);
+    if (err == 0 && a.where.must_be_dir) {
+        /* "name/" asks for a directory, which a symlink is not: EEXIST if the name is
+         * taken, else ENOENT (as Linux answers), never a link named "name" */
+        wasi_host_stat st;
+        err = c->w->host->fstatat(c->w->host_ud, a.where.dir, a.where.name, &st) == 0 ? WASI_EEXIST
+                                                                                      : WASI_ENOENT;
+    }
     if (err == 0)
         err = c->w->host->symlinkat(c->w->host_ud, target, a.where.dir, a.where.name);
     path_done(c, &a);
