@@ -34,7 +34,8 @@
 
 /* ==== Limits ==== */
 
-#define WASI_PATH_MAX      4096u       /* bytes of a guest path (ENAMETOOLONG beyond) */
+/* Linux's PATH_MAX counts the NUL, so openat2 refuses 4096 bytes: the walk must too. */
+#define WASI_PATH_MAX      4095u       /* bytes of a guest path (ENAMETOOLONG beyond) */
 #define WASI_NAME_MAX      255u        /* bytes of one path component */
 #define WASI_SYMLOOP_MAX   40u         /* symbolic links expanded while resolving one path */
 #define WASI_IOV_MAX       1024u       /* iovecs used per call; later ones are not transferred */
