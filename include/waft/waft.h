@@ -260,7 +260,12 @@ typedef struct waft_instance waft_instance;
  * imported objects made before the trap remain, as the spec requires; the trap is read with
  * waft_store_trap()); then *out_instance is NULL, but the half-made instance stays in the
  * store, because its functions may already sit in imported tables. The module must outlive
- * the instance, and, once an instantiation has failed part-way, the store. */
+ * the instance, and, once an instantiation has failed part-way, the store.
+ * WAFT_SUSPENDED: the start function ran out of fuel or was interrupted; it stays suspended
+ * on the store and *out_instance is set, but the instance is usable only once
+ * waft_store_resume has run the start function to WAFT_OK (or drop it: waft_store_abandon).
+ * Do not save an image of a store suspended there: restoring it would resume the start
+ * function only. */
 WAFT_API waft_result waft_instance_new(waft_store *store, const waft_module *module,
                                        const waft_extern *imports, uint32_t nimports,
                                        waft_instance **out_instance, waft_error *out_err);

@@ -316,8 +316,10 @@ WAFT_API waft_result waft_instance_new(waft_store *store, const waft_module *mod
         waft_extern f = { WAFT_EXTERN_FUNC, inst->func_ids[module->start] };
         r = waft_func_call(store, f, NULL, 0, NULL, 0);
         if (r == WAFT_SUSPENDED) {
-            waft_store_abandon(store);
-            r = WAFT_ERR_STATE;
+            /* fuel or an interrupt: the start function stays suspended on the store, so the
+             * caller can report it (fuel) or resume it to its end */
+            *out_instance = inst;
+            return r;
         }
         if (r != WAFT_OK) {
             base_error_set(out_err, r, -1, (int64_t)module->start, "start function: %s",
