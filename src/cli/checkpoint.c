@@ -23,6 +23,7 @@
 #include <waft/waft_snapshot.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -68,8 +69,22 @@ static struct {
     int req_done;
     char req_reply[PATH_MAX + 600];
     int finished; /* the guest has finished: requests get an error */
+    int in_start; /* the start function runs: requests get an error, triggers wait */
     char default_image[PATH_MAX];
-} ck = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .listen_fd = -1 };
+    /* descriptors kept open on /dev/null so that a guest holding every other one (EMFILE)
+     * cannot stop a checkpoint: one is given up to write the image, one to accept a request */
+    int spare_image_fd;
+    int spare_accept_fd;
+    /* SIGTERM, SIGINT and SIGHUP remove the control socket, then end the run as before */
+    struct sigaction old_stop_action[3];
+    int stop_installed[3];
+} ck = { .mu = PTHREAD_MUTEX_INITIALIZER,
+         .cv = PTHREAD_COND_INITIALIZER,
+         .listen_fd = -1,
+         .spare_image_fd = -1,
+         .spare_accept_fd = -1 };
+
+static const int stop_signals[3] = { SIGTERM, SIGINT, SIGHUP };
 
 /* ==== Options ==== */
 
@@ -235,9 +250,10 @@ static void set_budget(void)
 {
     const cli_ckpt_options *o = ck.o;
     uint64_t done = executed(), budget = UINT64_MAX;
-    if (o->at_step && !ck.at_step_done)
+    /* no image can be taken inside the start function: those steps wait for its end */
+    if (o->at_step && !ck.at_step_done && !ck.in_start)
         budget = o->at_step > done ? o->at_step - done : 0;
-    if (o->mig.at_step && !ck.mig_at_step_done) {
+    if (o->mig.at_step && !ck.mig_at_step_done && !ck.in_start) {
         uint64_t left = o->mig.at_step > done ? o->mig.at_step - done : 0;
         if (left < budget)
             budget = left;
@@ -247,7 +263,7 @@ static void set_budget(void)
         if (left < budget)
             budget = left;
     }
-    if (budget == UINT64_MAX && o->count_steps)
+    if (budget == UINT64_MAX && (o->count_steps || (ck.in_start && (o->at_step || o->mig.at_step))))
         budget = UINT64_MAX - 1; /* keep counting */
     waft_store_set_fuel(ck.store, budget);
 }
@@ -353,10 +369,14 @@ static void serve_one(int fd)
         return;
     }
     pthread_mutex_lock(&ck.mu);
-    if (ck.finished || ck.req_pending) {
+    if (ck.finished || ck.req_pending || ck.in_start) {
+        const char *why = ck.finished      ? "error the program has finished\n"
+                          : ck.req_pending ? "error another request is in progress\n"
+                                           : "error the program is still in its start function "
+                                             "(no image can be taken there); try again once it "
+                                             "has returned\n";
         pthread_mutex_unlock(&ck.mu);
-        reply(fd, ck.finished ? "error the program has finished\n"
-                              : "error another request is in progress\n");
+        reply(fd, why);
         return;
     }
     ck.req_pending = 1;
@@ -383,18 +403,36 @@ static void serve_one(int fd)
     reply(fd, out);
 }
 
+static int open_spare(void)
+{
+    return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void *server_main(void *arg)
 {
     (void)arg;
     for (;;) {
         int fd = accept(ck.listen_fd, NULL, NULL);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            /* the guest holds every other descriptor: give up the spare for this request */
+            if (ck.spare_accept_fd >= 0) {
+                close(ck.spare_accept_fd);
+                ck.spare_accept_fd = -1;
+                continue;
+            }
+            struct timespec pause = { 0, 100 * 1000 * 1000 }; /* not a busy loop */
+            nanosleep(&pause, NULL);
+            continue;
+        }
         if (fd < 0) {
-            if (errno == EINTR)
+            if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             return NULL; /* closed by cli_ckpt_end */
         }
         serve_one(fd);
         close(fd);
+        if (ck.spare_accept_fd < 0)
+            ck.spare_accept_fd = open_spare();
     }
 }
 
@@ -423,6 +461,47 @@ static void start_server(void)
         ck.server_running = 1;
 }
 
+/* A signal that ends the run: the control socket goes (unlink is async-signal-safe), then
+ * the signal takes its default action again, so the run ends as it would have (status
+ * 128 + SIG). */
+static void on_stop_signal(int sig)
+{
+    if (ck.sock_path[0])
+        unlink(ck.sock_path);
+    for (int k = 0; k < 3; k++)
+        if (stop_signals[k] == sig)
+            sigaction(sig, &ck.old_stop_action[k], NULL);
+    raise(sig); /* blocked until this handler returns */
+}
+
+/* Only signals whose action is the default (ending the process) get the handler: one
+ * ignored (a background job's SIGINT) stays ignored, the checkpoint signal stays ours. */
+static void install_stop_signals(int checkpoint_signal)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int k = 0; k < 3; k++) {
+        struct sigaction old;
+        if (stop_signals[k] == checkpoint_signal || sigaction(stop_signals[k], NULL, &old) != 0 ||
+            old.sa_handler != SIG_DFL)
+            continue;
+        ck.old_stop_action[k] = old;
+        if (sigaction(stop_signals[k], &sa, NULL) == 0)
+            ck.stop_installed[k] = 1;
+    }
+}
+
+static void remove_stop_signals(void)
+{
+    for (int k = 0; k < 3; k++) {
+        if (ck.stop_installed[k])
+            sigaction(stop_signals[k], &ck.old_stop_action[k], NULL);
+        ck.stop_installed[k] = 0;
+    }
+}
+
 int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *module_path)
 {
     ck.store = store;
@@ -433,6 +512,7 @@ int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *mod
     ck.mig_from_socket = 0;
     ck.stopping = 0;
     ck.finished = 0;
+    ck.in_start = 0;
     atomic_store(&ck.signal_req, 0);
     atomic_store(&ck.timer_req, 0);
     if (o->image) {
@@ -452,9 +532,14 @@ int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *mod
         if (sigaction(o->signal, &sa, &ck.old_action) == 0)
             ck.old_signal = o->signal;
     }
+    if (ck.spare_image_fd < 0)
+        ck.spare_image_fd = open_spare();
+    if (ck.spare_accept_fd < 0)
+        ck.spare_accept_fd = open_spare();
     if (o->every > 0 && pthread_create(&ck.timer, NULL, timer_main, NULL) == 0)
         ck.timer_running = 1;
     start_server();
+    install_stop_signals(o->signal);
     return -1;
 }
 
@@ -472,6 +557,7 @@ void cli_ckpt_end(void)
     }
     if (ck.o && ck.o->count_steps && ck.store)
         fprintf(stderr, "waft: %" PRIu64 " instructions\n", executed());
+    remove_stop_signals();
     pthread_mutex_lock(&ck.mu);
     ck.stopping = 1;
     ck.finished = 1;
@@ -486,9 +572,15 @@ void cli_ckpt_end(void)
             pthread_join(ck.server, NULL);
         close(ck.listen_fd);
         unlink(ck.sock_path);
+        ck.sock_path[0] = 0;
         ck.listen_fd = -1;
         ck.server_running = 0;
     }
+    if (ck.spare_image_fd >= 0)
+        close(ck.spare_image_fd);
+    if (ck.spare_accept_fd >= 0)
+        close(ck.spare_accept_fd);
+    ck.spare_image_fd = ck.spare_accept_fd = -1;
     if (ck.old_signal) {
         sigaction(ck.old_signal, &ck.old_action, NULL);
         ck.old_signal = 0;
@@ -592,19 +684,24 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
         if (save) {
             waft_image_options io;
             waft_error err;
+            memset(&err, 0, sizeof err);
             memset(&io, 0, sizeof io);
             io.compress = o->compress;
+            /* the spare makes room for the image's file even when the guest took every
+             * other descriptor; the guest is suspended, so it cannot take this one */
+            if (ck.spare_image_fd >= 0)
+                close(ck.spare_image_fd);
             waft_result w = waft_image_save(store, instance, path, &io, &err);
+            ck.spare_image_fd = open_spare();
             if (w != WAFT_OK) {
+                /* like a failed migration: the program is still whole, so it goes on */
+                const char *reason = err.message[0] ? err.message : waft_result_str(w);
                 char msg[400];
-                snprintf(msg, sizeof msg, "error %s\n", err.message);
+                snprintf(msg, sizeof msg, "error cannot write the image: %s\n", reason);
                 if (from_socket)
                     finish_request(msg);
-                fprintf(stderr, "waft: checkpoint to %s failed: %s\n", path, err.message);
-                if (!leave) {
-                    waft_store_abandon(store);
-                    return w;
-                }
+                fprintf(stderr, "waft: checkpoint to %s failed: %s; the program goes on\n", path,
+                        reason);
             } else if (from_socket) {
                 char msg[PATH_MAX + 8];
                 snprintf(msg, sizeof msg, "ok %s\n", path);
@@ -624,6 +721,48 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
         set_budget();
         r = waft_store_resume(store, results, nresults);
     }
+}
+
+/* ==== The start function ==== */
+
+/* An image taken inside the start function would restore to a run that ends when the start
+ * function returns, never calling _start: so nothing is saved there. Requests on the
+ * control socket are refused at once (the requester learns why); a checkpoint signal or
+ * timer tick suspends the start function, which resumes at once, and the request stays
+ * pending until the start function has returned; a step trigger that falls inside it is
+ * taken at its end. */
+waft_result cli_ckpt_instantiate(waft_store *store, const waft_module *module,
+                                 const waft_extern *imports, waft_instance **out_instance,
+                                 waft_error *out_err)
+{
+    const cli_ckpt_options *o = ck.o;
+    pthread_mutex_lock(&ck.mu);
+    ck.in_start = 1;
+    pthread_mutex_unlock(&ck.mu);
+    set_budget();
+    waft_result r = waft_instance_new(store, module, imports, waft_module_import_count(module),
+                                      out_instance, out_err);
+    while (r == WAFT_SUSPENDED) {
+        if (waft_store_stop_reason(store) == WAFT_STOP_FUEL && o->use_fuel && executed() >= o->fuel)
+            break; /* out of fuel: the caller reports it like any other */
+        set_budget();
+        r = waft_store_resume(store, NULL, 0);
+    }
+    pthread_mutex_lock(&ck.mu);
+    ck.in_start = 0;
+    pthread_mutex_unlock(&ck.mu);
+    if (r != WAFT_OK)
+        return r;
+    if ((o->at_step && executed() >= o->at_step) ||
+        (o->mig.at_step && executed() >= o->mig.at_step))
+        fprintf(stderr,
+                "waft: step %" PRIu64 " fell inside the start function: it is taken now that "
+                "the start function has returned (step %" PRIu64 ")\n",
+                o->at_step && executed() >= o->at_step ? o->at_step : o->mig.at_step, executed());
+    set_budget();
+    if (atomic_load(&ck.signal_req) || atomic_load(&ck.timer_req))
+        waft_store_interrupt(store); /* served at _start's first safe point */
+    return r;
 }
 
 /* ==== Requests to a run's control socket ==== */

@@ -221,6 +221,15 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
  * and the control socket (for `waft checkpoint PID`). cli_ckpt_end undoes it. */
 int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *module_path);
 void cli_ckpt_end(void);
+/* After cli_ckpt_begin: instantiates `module` (imports: one per module import) and runs its
+ * start function to its end under the fuel budget. No image is taken inside it: control
+ * socket requests are refused with a reason, signal and timer triggers wait for its end,
+ * a step trigger that falls inside it is taken at its end. Returns waft_instance_new's
+ * results, except that WAFT_SUSPENDED means --fuel ran out in the start function (the
+ * suspension is left for cli_finish to report). */
+waft_result cli_ckpt_instantiate(waft_store *store, const waft_module *module,
+                                 const waft_extern *imports, waft_instance **out_instance,
+                                 waft_error *out_err);
 
 /* Sends one request line to the control socket of run `pid` and reads the one-line answer
  * (newline removed) into ans, waiting up to `timeout` seconds (0: as long as the run lives);

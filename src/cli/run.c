@@ -411,8 +411,7 @@ static int run_module(const run_options *o)
     /* before instantiation: the start function counts against the fuel */
     cli_ckpt_begin(&o->ckpt, store, o->path);
     ckpt_started = 1;
-    r = waft_instance_new(store, module, imports, waft_module_import_count(module), &instance,
-                          &err);
+    r = cli_ckpt_instantiate(store, module, imports, &instance, &err);
     if (r == WAFT_TRAPPED || r == WAFT_EXITED || r == WAFT_SUSPENDED) {
         status = cli_finish(o->path, store, r, NULL, 0);
         goto done;
