@@ -163,6 +163,7 @@ typedef struct serve_conn {
     int has_mem;
     uint8_t *state;
     size_t state_len;
+    int log_made; /* DIR/instance-PID.stdout and .stderr exist (--log-dir) */
 } serve_conn;
 
 static int refuse(serve_conn *s, const char *fmt, ...)
@@ -381,6 +382,41 @@ static int apply_pages(serve_conn *s, const uint8_t *p, uint32_t len)
     return 0;
 }
 
+static void log_path(char *out, size_t cap, const char *dir, const char *stream)
+{
+    snprintf(out, cap, "%s/instance-%ld.%s", dir, (long)getpid(), stream);
+}
+
+/* --log-dir: the standard output and error of this process (and so of the guest, whose
+ * streams are duplicated from them) become DIR/instance-PID.stdout and .stderr. */
+static int redirect_output(serve_conn *s, const char *dir)
+{
+    static const char *const names[2] = { "stdout", "stderr" };
+    for (int k = 0; k < 2; k++) {
+        char path[PATH_MAX];
+        log_path(path, sizeof path, dir, names[k]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return refuse(s, "cannot create the log file %s: %s", path, strerror(errno));
+        s->log_made = 1;
+        fflush(k == 0 ? stdout : stderr);
+        int ok = dup2(fd, k + 1) == k + 1;
+        close(fd);
+        if (!ok)
+            return refuse(s, "cannot redirect to %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+static void remove_logs(const char *dir)
+{
+    char path[PATH_MAX];
+    log_path(path, sizeof path, dir, "stdout");
+    unlink(path);
+    log_path(path, sizeof path, dir, "stderr");
+    unlink(path);
+}
+
 /* PAGES until the last STATE frame; then the restore. */
 static int receive(serve_conn *s)
 {
@@ -509,6 +545,10 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
         alarm(0);
     if (rc == 0)
         rc = prepare(&s);
+    /* the restore duplicates the guest's standard streams from ours: point them at the log
+     * files first (the server's own messages go to log_fd) */
+    if (rc == 0 && o->log_dir && redirect_output(&s, o->log_dir) != 0)
+        rc = -1;
     if (rc == 0)
         rc = receive(&s);
     if (rc == 0 && mig_send_buf(&s.c, MIG_READY, 0, NULL, 0) != 0)
@@ -518,6 +558,8 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
         rc = lost(&s, "waiting for the commit");
     if (rc != 0) {
         dprintf(log_fd, "waft: serve: discarded an instance from %s: %s\n", peer, s.why);
+        if (s.log_made)
+            remove_logs(o->log_dir); /* no program ran: no output files */
         release(&s);
         return CLI_EXIT_ERROR;
     }
@@ -532,21 +574,6 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
     mig_send_buf(&s.c, MIG_DONE, 0, NULL, 0);
     mig_close(&s.c);
     signal(SIGPIPE, SIG_DFL); /* the program sees what it would under `waft run` */
-    if (o->log_dir) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/instance-%ld.stdout", o->log_dir, (long)getpid());
-        int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        snprintf(path, sizeof path, "%s/instance-%ld.stderr", o->log_dir, (long)getpid());
-        int err = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (out >= 0)
-            dup2(out, 1);
-        if (err >= 0)
-            dup2(err, 2);
-        if (out >= 0)
-            close(out);
-        if (err >= 0)
-            close(err);
-    }
     dprintf(log_fd, "waft: serve: instance %ld from %s started\n", (long)getpid(), peer);
     int status = run_instance(&s, log_fd);
     release(&s);
