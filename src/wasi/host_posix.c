@@ -643,6 +643,45 @@ static uint16_t h_open_dir(void *ud, const char *host_path, int *out)
     return 0;
 }
 
+static uint16_t h_abs_path(void *ud, const char *host_path, char **out)
+{
+    size_t cap = 256, n = strlen(host_path);
+    char *buf = NULL;
+
+    (void)ud;
+    *out = NULL;
+    if (host_path[0] == '/') {
+        buf = malloc(n + 1);
+        if (buf == NULL)
+            return WASI_ENOMEM;
+        memcpy(buf, host_path, n + 1);
+        *out = buf;
+        return 0;
+    }
+    for (;;) {
+        char *p = realloc(buf, cap + n + 2);
+        if (p == NULL) {
+            free(buf);
+            return WASI_ENOMEM;
+        }
+        buf = p;
+        if (getcwd(buf, cap) != NULL)
+            break;
+        if (errno != ERANGE || cap > (1u << 20)) {
+            uint16_t err = fail();
+            free(buf);
+            return err;
+        }
+        cap *= 2;
+    }
+    size_t len = strlen(buf);
+    if (len > 0 && buf[len - 1] != '/')
+        buf[len++] = '/';
+    memcpy(buf + len, host_path, n + 1);
+    *out = buf;
+    return 0;
+}
+
 static uint16_t h_openat(void *ud, int dir, const char *name, uint32_t flags, int *out)
 {
     int fd;
@@ -1031,6 +1070,7 @@ const wasi_host wasi_posix_host = {
     .dir_read = h_dir_read,
     .dir_free = h_dir_free,
     .open_dir = h_open_dir,
+    .abs_path = h_abs_path,
     .openat = h_openat,
     .open_beneath = h_open_beneath,
     .fstatat = h_fstatat,

@@ -444,14 +444,22 @@ waft_result waft_wasi_new(waft_store *store, const waft_wasi_config *config, waf
         uint32_t fd;
         wasi_fd *f;
         pre->guest_path = dup_string(p->guest_path);
-        pre->host_path = dup_string(p->host_path);
         w->npreopens = i + 1;
-        if (pre->guest_path == NULL || pre->host_path == NULL)
+        if (pre->guest_path == NULL)
             goto nomem;
+        /* absolute, so that an image names the same directory wherever it is restored
+         * from (--keep-dirs); opened by that name, so it is what the guest gets */
+        e = w->host->abs_path(w->host_ud, p->host_path, &pre->host_path);
+        if (e != 0) {
+            r = config_error(out_err, e == WASI_ENOMEM ? WAFT_ERR_NOMEM : WAFT_ERR_IO,
+                             "cannot make directory '%s' absolute: %s", p->host_path,
+                             errno_text(e));
+            goto fail;
+        }
         if (wasi_fd_alloc(w, &fd) != 0)
             goto nomem;
         f = &w->fds[fd];
-        e = open_preopen(w, p->host_path, &f->host);
+        e = open_preopen(w, pre->host_path, &f->host);
         if (e != 0) {
             f->host = -1;
             r = config_error(out_err, WAFT_ERR_IO, "cannot open directory '%s': %s", p->host_path,
