@@ -69,6 +69,24 @@ static void set_err(waft_error *err, waft_result code, const char *fmt, const ch
     base_error_set(err, code, -1, -1, fmt, a, b);
 }
 
+void snap_name_escape(const uint8_t *name, uint32_t len, char out[SNAP_EXT_NAME_SHOWN])
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t at = 0;
+    for (uint32_t i = 0; i < len && i < SNAP_EXT_NAME_MAX; i++) {
+        uint8_t ch = name[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+            out[at++] = (char)ch;
+        } else {
+            out[at++] = '\\';
+            out[at++] = 'x';
+            out[at++] = digits[ch >> 4];
+            out[at++] = digits[ch & 15];
+        }
+    }
+    out[at] = 0;
+}
+
 /* ==== Records: one codec function each, for both directions ==== */
 
 static void *codec_array(base_codec *c, base_alloc *a, void *p, uint64_t n, size_t elem,
@@ -89,8 +107,9 @@ static void *codec_array(base_codec *c, base_alloc *a, void *p, uint64_t n, size
     return q;
 }
 
-static void rec_module(base_codec *c, waft_image *img)
+static void rec_module(base_codec *c, waft_image *img, uint32_t index)
 {
+    (void)index;
     codec_raw(c, img->module_hash, 32);
     codec_u64(c, &img->module_len);
     bool embedded = img->module_bytes != NULL;
@@ -182,8 +201,9 @@ static void rec_memories(base_codec *c, waft_image *img)
     }
 }
 
-static void rec_tables(base_codec *c, waft_image *img)
+static void rec_tables(base_codec *c, waft_image *img, uint32_t index)
 {
+    (void)index;
     codec_u32(c, &img->ntables);
     img->tables = codec_array(c, img->alloc, img->tables, img->ntables, sizeof *img->tables, 10);
     for (uint32_t i = 0; i < img->ntables && !c->failed; i++) {
@@ -198,8 +218,9 @@ static void rec_tables(base_codec *c, waft_image *img)
     }
 }
 
-static void rec_globals(base_codec *c, waft_image *img)
+static void rec_globals(base_codec *c, waft_image *img, uint32_t index)
 {
+    (void)index;
     codec_u32(c, &img->nglobals);
     img->globals =
         codec_array(c, img->alloc, img->globals, img->nglobals, sizeof *img->globals, 10);
@@ -210,8 +231,9 @@ static void rec_globals(base_codec *c, waft_image *img)
     }
 }
 
-static void rec_segments(base_codec *c, waft_image *img)
+static void rec_segments(base_codec *c, waft_image *img, uint32_t index)
 {
+    (void)index;
     codec_u32(c, &img->nelems);
     img->elem_dropped = codec_array(c, img->alloc, img->elem_dropped, img->nelems, 1, 1);
     for (uint32_t i = 0; i < img->nelems && !c->failed; i++)
@@ -222,8 +244,9 @@ static void rec_segments(base_codec *c, waft_image *img)
         codec_bool(c, &img->data_dropped[i]);
 }
 
-static void rec_frames(base_codec *c, waft_image *img)
+static void rec_frames(base_codec *c, waft_image *img, uint32_t index)
 {
+    (void)index;
     codec_u32(c, &img->nframes);
     if (!c->writing && img->nframes > MAX_FRAMES) {
         codec_fail(c, "%u frames is more than any stack holds", img->nframes);
@@ -248,17 +271,137 @@ static void rec_frames(base_codec *c, waft_image *img)
     }
 }
 
-static void rec_exec(base_codec *c, waft_image *img)
+static void rec_exec(base_codec *c, waft_image *img, uint32_t index)
 {
+    (void)index;
     codec_u64(c, &img->fuel);
     codec_u64(c, &img->steps);
 }
 
-static void rec_ext(base_codec *c, snap_ext *e)
+static void rec_mems(base_codec *c, waft_image *img, uint32_t index)
 {
-    codec_blob(c, &e->name, &e->name_len, 32);
+    (void)index;
+    if (!c->writing)
+        img->memory_external = false;
+    rec_memories(c, img);
+}
+
+static void rec_meml(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    if (!c->writing)
+        img->memory_external = true;
+    rec_memories(c, img);
+}
+
+/* Reading: appends extension record `img->nexts`; writing: writes extension `index`. */
+static void rec_ext(base_codec *c, waft_image *img, uint32_t index)
+{
+    if (!c->writing) {
+        if (!base_grow(img->alloc, (void **)&img->exts, &img->cap_exts, img->nexts + 1,
+                       sizeof *img->exts)) {
+            codec_fail(c, "out of memory");
+            return;
+        }
+        index = img->nexts++;
+        memset(&img->exts[index], 0, sizeof *img->exts);
+    }
+    snap_ext *e = &img->exts[index];
+    codec_blob(c, &e->name, &e->name_len, SNAP_EXT_NAME_MAX);
     codec_u32(c, &e->version);
     codec_blob(c, &e->payload, &e->len, UINT32_MAX);
+    if (c->writing || c->failed)
+        return;
+    /* names are matched against registered C strings and printed: no empty names, no NUL
+     * bytes, no two records for one extension */
+    char shown[SNAP_EXT_NAME_SHOWN];
+    snap_name_escape(e->name, e->name_len, shown);
+    if (e->name_len == 0 || memchr(e->name, 0, e->name_len) != NULL) {
+        codec_fail(c, "extension name \"%s\" is empty or holds a NUL byte", shown);
+        return;
+    }
+    for (uint32_t k = 0; k < index; k++)
+        if (img->exts[k].name_len == e->name_len &&
+            memcmp(img->exts[k].name, e->name, e->name_len) == 0)
+            codec_fail(c, "extension \"%s\" appears twice", shown);
+}
+
+/* END: the checksum chain of everything before it, and how many records came before. */
+static void rec_end(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    codec_u32(c, &img->end_crc);
+    codec_u32(c, &img->end_count);
+}
+
+/* ==== The record table ==== */
+
+/* How often a record appears in an image. */
+enum {
+    REC_ONCE, /* exactly once; the records of one group are alternatives (MEMS or MEML) */
+    REC_MANY, /* any number of times, at most MAX_EXTS */
+    REC_LAST  /* exactly once, and last: END */
+};
+
+typedef struct rec_desc {
+    uint32_t tag;
+    uint16_t version; /* the version written, and the only one read */
+    uint16_t flags;   /* written: REC_REQUIRED or 0 */
+    uint8_t presence; /* REC_ONCE, REC_MANY or REC_LAST */
+    uint8_t group;    /* REC_ONCE: index of its group of alternatives */
+    bool compress;    /* compressed when the options ask for it (and it pays) */
+    void (*codec)(base_codec *c, waft_image *img, uint32_t index);
+    uint32_t (*count)(const waft_image *img); /* writing: how many records the image gets */
+} rec_desc;
+
+static uint32_t count_one(const waft_image *img)
+{
+    (void)img;
+    return 1;
+}
+
+static uint32_t count_mems(const waft_image *img)
+{
+    return img->memory_external ? 0 : 1;
+}
+
+static uint32_t count_meml(const waft_image *img)
+{
+    return img->memory_external ? 1 : 0;
+}
+
+static uint32_t count_exts(const waft_image *img)
+{
+    return img->nexts;
+}
+
+#define REC_GROUPS 9u
+
+/* Every record type, once: the writer writes them in this order (each `count` times); the
+ * reader finds a tag's codec here, refuses any other version, refuses repeats of REC_ONCE
+ * records, counts the records for END and requires every group to appear. A new record or
+ * version is one line here plus its codec (and docs/image-format.md). */
+static const rec_desc records[] = {
+    /* tag, version, flags written, presence, group, compressible, codec, count written */
+    { TAG_MODULE, 1, REC_REQUIRED, REC_ONCE, 0, false, rec_module, count_one },
+    { TAG_MEMORY, 1, REC_REQUIRED, REC_ONCE, 1, true, rec_mems, count_mems },
+    { TAG_MEMORY_LAYOUT, 1, REC_REQUIRED, REC_ONCE, 1, true, rec_meml, count_meml },
+    { TAG_TABLES, 1, REC_REQUIRED, REC_ONCE, 2, true, rec_tables, count_one },
+    { TAG_GLOBALS, 1, REC_REQUIRED, REC_ONCE, 3, false, rec_globals, count_one },
+    { TAG_SEGMENTS, 1, REC_REQUIRED, REC_ONCE, 4, false, rec_segments, count_one },
+    { TAG_FRAMES, 1, REC_REQUIRED, REC_ONCE, 5, true, rec_frames, count_one },
+    { TAG_EXEC, 1, REC_REQUIRED, REC_ONCE, 6, false, rec_exec, count_one },
+    { TAG_EXT, 1, REC_REQUIRED, REC_MANY, 7, true, rec_ext, count_exts },
+    { TAG_END, 1, REC_REQUIRED, REC_LAST, 8, false, rec_end, count_one },
+};
+#define NRECORD_TYPES (sizeof records / sizeof records[0])
+
+static const rec_desc *record_find(uint32_t tag)
+{
+    for (size_t i = 0; i < NRECORD_TYPES; i++)
+        if (records[i].tag == tag)
+            return &records[i];
+    return NULL;
 }
 
 /* ==== Public codec for extensions ==== */
@@ -563,6 +706,52 @@ static waft_result capture_frames(waft_store *s, const waft_instance *inst, waft
     return r;
 }
 
+/* Each registered extension's state (its `save` codec's output) as an EXTN record. */
+static waft_result capture_exts(waft_store *s, waft_image *img, waft_error *err)
+{
+    waft_result r = WAFT_OK;
+    base_codec body;
+    codec_init_writer(&body, img->alloc);
+    img->exts = base_calloc(img->alloc, (size_t)s->nexts + 1, sizeof *img->exts);
+    if (!img->exts) {
+        r = WAFT_ERR_NOMEM;
+        base_error_set(err, r, -1, -1, "out of memory while capturing state");
+        goto fail;
+    }
+    img->cap_exts = s->nexts + 1;
+    for (uint32_t i = 0; i < s->nexts; i++) {
+        store_ext *e = &s->exts[i];
+        codec_init_writer(&body, img->alloc);
+        r = e->save(&body, e->ctx);
+        if (r != WAFT_OK || body.failed || body.len > UINT32_MAX) {
+            const char *why = body.failed    ? body.why
+                              : r != WAFT_OK ? waft_result_str(r)
+                                             : "state larger than 4 GiB";
+            r = r != WAFT_OK ? r : WAFT_ERR_STATE;
+            base_error_set(err, r, -1, -1, "saving extension %s: %s", e->name, why);
+            goto fail;
+        }
+        snap_ext *x = &img->exts[img->nexts++];
+        x->name_len = (uint32_t)strlen(e->name);
+        x->name = base_malloc(img->alloc, (size_t)x->name_len + 1);
+        if (!x->name) {
+            r = WAFT_ERR_NOMEM;
+            base_error_set(err, r, -1, -1, "out of memory while capturing state");
+            goto fail;
+        }
+        memcpy(x->name, e->name, (size_t)x->name_len + 1);
+        x->version = e->version;
+        x->len = (uint32_t)body.len;
+        x->payload = body.buf; /* taken over: the image frees it */
+        body.buf = NULL;
+        codec_free(&body);
+    }
+    return WAFT_OK;
+fail:
+    codec_free(&body);
+    return r;
+}
+
 static waft_result capture(waft_store *s, const waft_instance *inst, waft_image *img,
                            waft_error *err)
 {
@@ -632,6 +821,8 @@ static waft_result capture(waft_store *s, const waft_instance *inst, waft_image 
         img->data_dropped[i] = inst->data_dropped[i];
     if (r == WAFT_OK)
         r = capture_frames(s, inst, img, rev, err);
+    if (r == WAFT_OK)
+        r = capture_exts(s, img, err);
     img->fuel = s->fuel;
     img->steps = s->steps;
     base_free(s->alloc, rev);
@@ -730,9 +921,10 @@ static void out_free(img_out *o)
 
 /* Appends one record: header, the payload's pieces (the codec's buffer is handed over to
  * `o`), its checksum. Compressed records are flattened and compressed first. */
-static void put_record(img_out *o, uint32_t tag, uint16_t flags, base_codec *payload,
+static void put_record(img_out *o, const rec_desc *d, base_codec *payload,
                        const waft_image_options *opt)
 {
+    uint16_t flags = d->flags;
     codec_pieces_close(payload);
     if (payload->failed) {
         out_fail(o, payload->why);
@@ -743,7 +935,7 @@ static void put_record(img_out *o, uint32_t tag, uint16_t flags, base_codec *pay
     uint8_t *zbuf = NULL;
     size_t zlen = 0;
 #if defined(WAFT_HAVE_ZSTD)
-    if (opt && opt->compress && raw >= 256) {
+    if (d->compress && opt && opt->compress && raw >= 256) {
         uint8_t *flat = base_malloc(o->a, raw);
         size_t bound = ZSTD_compressBound(raw);
         zbuf = flat ? base_malloc(o->a, bound) : NULL;
@@ -769,8 +961,8 @@ static void put_record(img_out *o, uint32_t tag, uint16_t flags, base_codec *pay
     (void)opt;
 #endif
     uint8_t head[RECORD_HEAD];
-    base_store32(head, tag);
-    base_store16(head + 4, 1);
+    base_store32(head, d->tag);
+    base_store16(head + 4, d->version);
     base_store16(head + 6, flags);
     base_store64(head + 8, zbuf ? zlen : raw);
     base_store64(head + 16, raw);
@@ -799,22 +991,11 @@ static void put_record(img_out *o, uint32_t tag, uint16_t flags, base_codec *pay
     codec_free(payload);
 }
 
-typedef void (*rec_fn)(base_codec *c, waft_image *img);
-
-static void put_simple(img_out *o, uint32_t tag, rec_fn fn, waft_image *img,
-                       const waft_image_options *opt)
-{
-    base_codec p;
-    codec_init_writer(&p, o->a);
-    fn(&p, img);
-    put_record(o, tag, REC_REQUIRED, &p, opt);
-}
-
-static waft_result encode(waft_store *s, waft_image *img, const waft_image_options *opt, img_out *o,
+static waft_result encode(waft_image *img, const waft_image_options *opt, img_out *o,
                           waft_error *err)
 {
     memset(o, 0, sizeof *o);
-    o->a = s->alloc;
+    o->a = img->alloc;
     uint8_t head[HEADER_SIZE] = { 0 };
     memcpy(head, image_magic, 8);
     base_store32(head + 8, WAFT_IMAGE_VERSION);
@@ -824,48 +1005,22 @@ static waft_result encode(waft_store *s, waft_image *img, const waft_image_optio
     out_copy(o, head, sizeof head);
     o->crc_chain = base_crc32c(0, head, sizeof head);
 
-    put_simple(o, TAG_MODULE, rec_module, img, NULL);
-    put_simple(o, img->memory_external ? TAG_MEMORY_LAYOUT : TAG_MEMORY, rec_memories, img, opt);
-    put_simple(o, TAG_TABLES, rec_tables, img, opt);
-    put_simple(o, TAG_GLOBALS, rec_globals, img, NULL);
-    put_simple(o, TAG_SEGMENTS, rec_segments, img, NULL);
-    put_simple(o, TAG_FRAMES, rec_frames, img, opt);
-    put_simple(o, TAG_EXEC, rec_exec, img, NULL);
-    uint32_t nrecords = 7;
-    for (uint32_t i = 0; i < s->nexts && !o->failed; i++) {
-        store_ext *e = &s->exts[i];
-        base_codec body;
-        codec_init_writer(&body, s->alloc);
-        waft_result r = e->save(&body, e->ctx);
-        if (r != WAFT_OK && !body.failed)
-            codec_fail(&body, "%s: %s", e->name, waft_result_str(r));
-        if (body.failed || body.len > UINT32_MAX) {
-            base_error_set(err, r != WAFT_OK ? r : WAFT_ERR_STATE, -1, -1,
-                           "saving extension %s: %s", e->name,
-                           body.failed ? body.why : "state larger than 4 GiB");
-            codec_free(&body);
-            out_free(o);
-            return r != WAFT_OK ? r : WAFT_ERR_STATE;
+    uint32_t nrecords = 0;
+    for (size_t t = 0; t < NRECORD_TYPES && !o->failed; t++) {
+        const rec_desc *d = &records[t];
+        if (d->presence == REC_LAST) {
+            img->end_crc = o->crc_chain; /* covers every byte before END */
+            img->end_count = nrecords;
         }
-        snap_ext x = { .name = (uint8_t *)e->name,
-                       .name_len = (uint32_t)strlen(e->name),
-                       .version = e->version,
-                       .payload = body.buf,
-                       .len = (uint32_t)body.len };
-        base_codec p;
-        codec_init_writer(&p, s->alloc);
-        rec_ext(&p, &x);
-        codec_free(&body);
-        put_record(o, TAG_EXT, REC_REQUIRED, &p, opt);
-        nrecords++;
+        uint32_t n = d->count(img);
+        for (uint32_t i = 0; i < n && !o->failed; i++) {
+            base_codec p;
+            codec_init_writer(&p, o->a);
+            d->codec(&p, img, i);
+            put_record(o, d, &p, opt);
+            nrecords++;
+        }
     }
-    /* END: checksum of everything before it */
-    base_codec p;
-    codec_init_writer(&p, s->alloc);
-    uint32_t all = o->crc_chain;
-    codec_u32(&p, &all);
-    codec_u32(&p, &nrecords);
-    put_record(o, TAG_END, REC_REQUIRED, &p, NULL);
     if (o->failed) {
         base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "cannot encode image: %s", o->why);
         out_free(o);
@@ -892,7 +1047,7 @@ static waft_result encode_store(waft_store *store, const waft_instance *inst,
     if (opt && opt->omit_memory)
         img->memory_external = true;
     if (r == WAFT_OK)
-        r = encode(store, img, opt, out, err);
+        r = encode(img, opt, out, err);
     waft_image_free(img); /* its arrays were copied into `out`'s own buffers */
     return r;
 }
@@ -1066,6 +1221,138 @@ static waft_result bad(waft_error *err, const char *what, size_t off)
 #define CHECKSUM_BAD(a, b) ((a) != (b))
 #endif
 
+/* Bytes a record's codec may allocate on behalf of `plen` bytes of (uncompressed) payload:
+ * every array costs at most 8 bytes of memory per byte of the record that declares it
+ * (codec_array), plus a little for the fixed parts. Derived from the record's own contents,
+ * never from the file's size, so that a well-compressed record is read like a plain one. */
+static size_t record_budget(size_t plen)
+{
+    size_t slack = (size_t)1 << 20;
+    return plen > (SIZE_MAX - slack) / 8 ? SIZE_MAX : plen * 8 + slack;
+}
+
+#if defined(WAFT_HAVE_ZSTD)
+/* Decompresses the payload of a record that declares `raw` bytes uncompressed into a buffer
+ * owned by the image. The buffer grows with the data that actually comes out (doubling,
+ * never beyond `raw`), so a forged size costs nothing; what does come out is bounded by the
+ * record's declared contents, which its codec then checks exactly (a memory holds at most
+ * 4 GiB). The engine's memory limit applies to the buffer like any other allocation. */
+static waft_result inflate_record(waft_image *img, const char *tn, size_t pos, const uint8_t *z,
+                                  size_t zlen, uint64_t raw, const uint8_t **out, waft_error *err)
+{
+    waft_result r = WAFT_ERR_IMAGE;
+    ZSTD_DCtx *dctx = NULL;
+    uint8_t *buf = NULL;
+    const char *why = NULL;
+    if (ZSTD_getFrameContentSize(z, zlen) != raw) {
+        why = "the compressed data does not declare the record's size";
+        goto fail;
+    }
+    if (raw > SIZE_MAX / 2) {
+        why = "too large for this host uncompressed";
+        goto fail;
+    }
+    size_t cap = raw < ((size_t)1 << 20) ? (size_t)raw : ((size_t)1 << 20);
+    buf = base_malloc(img->alloc, cap + 1);
+    dctx = ZSTD_createDCtx();
+    if (!buf || !dctx) {
+        r = WAFT_ERR_NOMEM;
+        why = "out of memory";
+        goto fail;
+    }
+    ZSTD_inBuffer in = { z, zlen, 0 };
+    ZSTD_outBuffer o = { buf, cap, 0 };
+    for (;;) {
+        size_t in_was = in.pos, out_was = o.pos;
+        size_t left = ZSTD_decompressStream(dctx, &o, &in);
+        if (ZSTD_isError(left)) {
+            why = "bad compressed data";
+            goto fail;
+        }
+        if (left == 0)
+            break; /* the frame is complete */
+        if (o.pos == o.size && o.size < raw) {
+            size_t ncap = o.size > (size_t)raw / 2 ? (size_t)raw : o.size * 2;
+            uint8_t *nb = base_realloc(img->alloc, buf, ncap + 1);
+            if (!nb) {
+                r = WAFT_ERR_NOMEM;
+                why = "out of memory";
+                goto fail;
+            }
+            buf = nb;
+            o.dst = buf;
+            o.size = ncap;
+        } else if (in.pos == in.size || (in.pos == in_was && o.pos == out_was)) {
+            why = "bad compressed data (truncated, or more than the record declares)";
+            goto fail;
+        }
+    }
+    if (o.pos != raw || in.pos != in.size) {
+        why = "bad compressed data (its size differs from the record's)";
+        goto fail;
+    }
+    ZSTD_freeDCtx(dctx);
+    if (!image_own(img, buf)) {
+        base_free(img->alloc, buf);
+        return bad(err, "out of memory", pos);
+    }
+    *out = buf;
+    img->compressed = true;
+    return WAFT_OK;
+fail:
+    ZSTD_freeDCtx(dctx);
+    base_free(img->alloc, buf);
+    base_error_set(err, r, (int64_t)pos, -1, "record %s: %s", tn, why);
+    return r;
+}
+#endif
+
+/* After END: every REC_ONCE group appeared (`seen` holds the tag seen per group). */
+static waft_result check_presence(const uint32_t seen[REC_GROUPS], size_t pos, waft_error *err)
+{
+    for (size_t t = 0; t < NRECORD_TYPES; t++) {
+        const rec_desc *d = &records[t];
+        if (d->presence != REC_ONCE || seen[d->group])
+            continue;
+        char names[64] = "", tn[5];
+        for (size_t k = t; k < NRECORD_TYPES; k++) /* the group's alternatives */
+            if (records[k].presence == REC_ONCE && records[k].group == d->group)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         names[0] ? " or " : "", tag_name(records[k].tag, tn));
+        base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1, "record %s is missing", names);
+        return WAFT_ERR_IMAGE;
+    }
+    return WAFT_OK;
+}
+
+/* Whether the record `d` (tag `tn`, at `pos`) may come now: REC_ONCE records at most once
+ * per group, REC_MANY at most MAX_EXTS times. */
+static waft_result check_repeat(const rec_desc *d, const char *tn, uint32_t seen[REC_GROUPS],
+                                uint32_t *nmany, size_t pos, waft_error *err)
+{
+    char other[5];
+    if (d->presence == REC_MANY) {
+        if (++*nmany > MAX_EXTS) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1, "record %s: more than %u of them",
+                           tn, MAX_EXTS);
+            return WAFT_ERR_IMAGE;
+        }
+        return WAFT_OK;
+    }
+    if (seen[d->group] == d->tag) {
+        base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1, "record %s appears twice", tn);
+        return WAFT_ERR_IMAGE;
+    }
+    if (seen[d->group]) {
+        base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1,
+                       "record %s cannot appear twice (record %s came before it)", tn,
+                       tag_name(seen[d->group], other));
+        return WAFT_ERR_IMAGE;
+    }
+    seen[d->group] = d->tag;
+    return WAFT_OK;
+}
+
 static waft_result decode(waft_image *img, const uint8_t *in, size_t len, waft_error *err)
 {
     if (len < HEADER_SIZE)
@@ -1084,157 +1371,106 @@ static waft_result decode(waft_image *img, const uint8_t *in, size_t len, waft_e
         return WAFT_ERR_IMAGE;
     }
     img->image_size = len;
-    /* budget for allocations the image can cause: proportional to its size, plus the
-     * memory it describes (pages are checked separately against 4 GiB each) */
-    size_t budget = len * 4 + (1u << 20);
-    uint32_t seen = 0, nrecords = 0;
+    uint32_t seen[REC_GROUPS] = { 0 }; /* per group: the tag that appeared */
+    uint32_t nrecords = 0, nmany = 0;
     size_t pos = HEADER_SIZE;
     /* the END checksum covers the file header and every earlier record's header and
      * checksum (each payload being covered by its own checksum) */
     uint32_t chain = base_crc32c(0, in, HEADER_SIZE);
     bool ended = false;
+    waft_result r = WAFT_OK;
     while (!ended) {
         if (len - pos < RECORD_HEAD)
             return bad(err, "truncated: record header expected", pos);
         const uint8_t *h = in + pos;
         uint32_t tag = base_load32(h);
-        uint16_t flags = base_load16(h + 6);
+        uint16_t version = base_load16(h + 4), flags = base_load16(h + 6);
         uint64_t stored = base_load64(h + 8), raw = base_load64(h + 16);
         char tn[5];
         tag_name(tag, tn);
         size_t body = pos + RECORD_HEAD;
         if (stored > len - body || len - body - (size_t)stored < RECORD_TAIL) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "record %s: truncated (%llu bytes declared)", tn,
-                     (unsigned long long)stored);
-            return bad(err, msg, pos);
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1,
+                           "record %s: truncated (%llu bytes declared)", tn,
+                           (unsigned long long)stored);
+            return WAFT_ERR_IMAGE;
         }
         uint32_t crc = base_load32(in + body + stored);
         if (CHECKSUM_BAD(base_crc32c(0, in + body, (size_t)stored), crc)) {
-            char msg[64];
-            snprintf(msg, sizeof msg, "record %s: checksum mismatch", tn);
-            return bad(err, msg, body + (size_t)stored);
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)(body + (size_t)stored), -1,
+                           "record %s: checksum mismatch", tn);
+            return WAFT_ERR_IMAGE;
         }
+        if (flags & ~(uint16_t)(REC_REQUIRED | REC_COMPRESSED)) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos + 6, -1,
+                           "record %s has unknown flags 0x%x", tn, (unsigned)flags);
+            return WAFT_ERR_IMAGE;
+        }
+        const rec_desc *d = record_find(tag);
+        if (!d && (flags & REC_REQUIRED)) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1, "unknown required record %s", tn);
+            return WAFT_ERR_IMAGE;
+        }
+        /* a known tag at another version is refused whatever its flags: this reader cannot
+         * know what a new layout of a record it relies on would mean */
+        if (d && version != d->version) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos + 4, -1,
+                           "record %s: version %u is not supported (this waft reads version %u)",
+                           tn, (unsigned)version, (unsigned)d->version);
+            return WAFT_ERR_IMAGE;
+        }
+        if (d && (r = check_repeat(d, tn, seen, &nmany, pos, err)) != WAFT_OK)
+            return r;
         const uint8_t *payload = in + body;
         size_t plen = (size_t)stored;
-        if (flags & REC_COMPRESSED) {
+        if (d && (flags & REC_COMPRESSED)) {
 #if defined(WAFT_HAVE_ZSTD)
-            if (raw > budget || raw > (uint64_t)SIZE_MAX / 2) {
-                char msg[80];
-                snprintf(msg, sizeof msg, "record %s: implausible uncompressed size", tn);
-                return bad(err, msg, pos);
-            }
-            uint8_t *z = base_malloc(img->alloc, (size_t)raw + 1);
-            if (!z || !image_own(img, z)) {
-                base_free(img->alloc, z);
-                return bad(err, "out of memory", pos);
-            }
-            budget -= (size_t)raw;
-            size_t got = ZSTD_decompress(z, (size_t)raw, payload, plen);
-            if (ZSTD_isError(got) || got != raw) {
-                char msg[80];
-                snprintf(msg, sizeof msg, "record %s: bad compressed data", tn);
-                return bad(err, msg, pos);
-            }
-            payload = z;
+            r = inflate_record(img, tn, pos, payload, plen, raw, &payload, err);
+            if (r != WAFT_OK)
+                return r;
             plen = (size_t)raw;
-            img->compressed = true;
 #else
             return bad(err, "compressed image, but this waft was built without zstd", pos);
 #endif
-        } else if (raw != stored) {
-            return bad(err, "record sizes disagree", pos);
+        } else if (raw != stored && !(flags & REC_COMPRESSED)) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1,
+                           "record %s: stored and raw sizes disagree", tn);
+            return WAFT_ERR_IMAGE;
         }
-        if (flags & ~(uint16_t)(REC_REQUIRED | REC_COMPRESSED))
-            return bad(err, "record has unknown flags", pos + 6);
-        base_codec c;
-        codec_init_reader(&c, img->alloc, payload, plen, budget);
-        uint32_t bit = 0;
-        switch (tag) {
-        case TAG_MODULE:
-            rec_module(&c, img);
-            bit = 1;
-            break;
-        case TAG_MEMORY:
-        case TAG_MEMORY_LAYOUT:
-            img->memory_external = tag == TAG_MEMORY_LAYOUT;
-            rec_memories(&c, img);
-            bit = 2;
-            break;
-        case TAG_TABLES:
-            rec_tables(&c, img);
-            bit = 4;
-            break;
-        case TAG_GLOBALS:
-            rec_globals(&c, img);
-            bit = 8;
-            break;
-        case TAG_SEGMENTS:
-            rec_segments(&c, img);
-            bit = 16;
-            break;
-        case TAG_FRAMES:
-            rec_frames(&c, img);
-            bit = 32;
-            break;
-        case TAG_EXEC:
-            rec_exec(&c, img);
-            bit = 64;
-            break;
-        case TAG_EXT: {
-            if (img->nexts >= MAX_EXTS)
-                return bad(err, "too many extension records", pos);
-            if (!base_grow(img->alloc, (void **)&img->exts, &(uint32_t){ img->nexts },
-                           img->nexts + 1, sizeof *img->exts))
-                return bad(err, "out of memory", pos);
-            snap_ext *e = &img->exts[img->nexts++];
-            memset(e, 0, sizeof *e);
-            rec_ext(&c, e);
-            break;
-        }
-        case TAG_END:
-            codec_u32(&c, &crc);
-            codec_u32(&c, &nrecords);
-            if (!c.failed && CHECKSUM_BAD(crc, chain))
-                return bad(err, "image checksum mismatch", pos);
-            ended = true;
-            break;
-        default:
-            if (flags & REC_REQUIRED) {
-                char msg[80];
-                snprintf(msg, sizeof msg, "unknown required record %s", tn);
-                return bad(err, msg, pos);
+        if (d) { /* an unknown optional record is skipped, but counted */
+            base_codec c;
+            codec_init_reader(&c, img->alloc, payload, plen, record_budget(plen));
+            d->codec(&c, img, 0);
+            if (c.failed) {
+                base_error_set(err, WAFT_ERR_IMAGE, (int64_t)(body + c.fail_pos), -1,
+                               "record %s: %s", tn, c.why);
+                return WAFT_ERR_IMAGE;
             }
-            c.pos = c.in_len; /* optional: skip */
-            break;
+            if (!codec_at_end(&c)) {
+                base_error_set(err, WAFT_ERR_IMAGE, (int64_t)(body + c.pos), -1,
+                               "record %s: trailing bytes", tn);
+                return WAFT_ERR_IMAGE;
+            }
         }
-        if (bit && (seen & bit)) {
-            char msg[64];
-            snprintf(msg, sizeof msg, "record %s appears twice", tn);
-            return bad(err, msg, pos);
+        if (d && d->presence == REC_LAST) {
+            if (CHECKSUM_BAD(img->end_crc, chain))
+                return bad(err, "image checksum mismatch", pos);
+            if (img->end_count != nrecords) {
+                base_error_set(err, WAFT_ERR_IMAGE, (int64_t)body + 4, -1,
+                               "record %s: count %u, but %u records come before it", tn,
+                               img->end_count, nrecords);
+                return WAFT_ERR_IMAGE;
+            }
+            ended = true;
         }
-        seen |= bit;
-        if (c.failed) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "record %s: %s", tn, c.why);
-            return bad(err, msg, body + c.fail_pos);
-        }
-        if (!codec_at_end(&c)) {
-            char msg[64];
-            snprintf(msg, sizeof msg, "record %s: trailing bytes", tn);
-            return bad(err, msg, body + c.pos);
-        }
-        budget = c.alloc_budget;
+        nrecords++;
         chain = base_crc32c(chain, in + pos, RECORD_HEAD);
         chain = base_crc32c(chain, in + body + (size_t)stored, RECORD_TAIL);
         pos = body + (size_t)stored + RECORD_TAIL;
     }
     if (pos != len)
         return bad(err, "bytes after the END record", pos);
-    if (seen != 127)
-        return bad(err, "a required record is missing", pos);
-    (void)nrecords;
-    return WAFT_OK;
+    return check_presence(seen, pos, err);
 }
 
 WAFT_API waft_result waft_image_decode(waft_engine *engine, const uint8_t *bytes, size_t len,
@@ -1693,9 +1929,10 @@ static waft_result restore_exts(const waft_image *img, waft_store *s, waft_error
                 memcmp(s->exts[k].name, e->name, e->name_len) == 0)
                 x = &s->exts[k];
         if (!x) {
+            char shown[SNAP_EXT_NAME_SHOWN]; /* the name is the image's: printable only */
+            snap_name_escape(e->name, e->name_len, shown);
             base_error_set(err, WAFT_ERR_IMAGE, -1, -1,
-                           "image holds %s state, but nothing here can restore it",
-                           (const char *)e->name);
+                           "image holds \"%s\" state, but nothing here can restore it", shown);
             return WAFT_ERR_IMAGE;
         }
         if (e->version > x->version) {
@@ -1705,7 +1942,7 @@ static waft_result restore_exts(const waft_image *img, waft_store *s, waft_error
             return WAFT_ERR_IMAGE;
         }
         base_codec c;
-        codec_init_reader(&c, s->alloc, e->payload, e->len, (size_t)e->len * 4 + (1u << 20));
+        codec_init_reader(&c, s->alloc, e->payload, e->len, record_budget(e->len));
         waft_result r = x->load(&c, x->ctx);
         if (r == WAFT_OK && !c.failed && !codec_at_end(&c))
             codec_fail(&c, "trailing bytes");

@@ -23,6 +23,9 @@
 #define SNAP_CHUNK_SHIFT 12u /* zero-page elision granularity: 4 KiB */
 #define SNAP_CHUNK       (1u << SNAP_CHUNK_SHIFT)
 
+#define SNAP_EXT_NAME_MAX   32u                          /* bytes of an extension's name */
+#define SNAP_EXT_NAME_SHOWN (4u * SNAP_EXT_NAME_MAX + 1) /* escaped: \xNN per byte, NUL */
+
 typedef struct snap_memory {
     uint32_t pages;
     uint32_t max_pages;
@@ -91,11 +94,20 @@ struct waft_image {
     uint64_t steps;
     uint32_t nexts;
     snap_ext *exts;
+    uint32_t cap_exts;  /* [derived] */
+    uint32_t end_crc;   /* [snap] END: CRC-32C chain of everything before it */
+    uint32_t end_count; /* [snap] END: records before it */
 
     uint8_t **owned; /* buffers the spans point into (input copy, decompressed records) */
     uint32_t nowned, cap_owned;
     void *map; /* the image file, mapped read-only (waft_image_load), or NULL */
     size_t map_len;
 };
+
+/* Writes `len` bytes of an extension record's name (at most SNAP_EXT_NAME_MAX: hostile input)
+ * into `out` as printable ASCII: '\\' and bytes outside 0x20..0x7e become \xNN, so a name
+ * can neither move the cursor of a terminal nor break a line of a message. */
+WAFT_INTERNAL void snap_name_escape(const uint8_t *name, uint32_t len,
+                                    char out[SNAP_EXT_NAME_SHOWN]);
 
 #endif

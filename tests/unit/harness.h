@@ -68,6 +68,8 @@
     X(snapshot_roundtrip_many_steps)  \
     X(snapshot_chain_and_idempotence) \
     X(snapshot_hostile_images)        \
+    X(snapshot_record_versions)       \
+    X(snapshot_duplicate_records)     \
     X(track_marks)                    \
     X(migrate_two_step_restore)
 

@@ -349,6 +349,139 @@ void test_snapshot_hostile_images(void)
     free(image);
 }
 
+/* ==== The record table: versions, END count, duplicates (issue 11, defects 2 and 12) ==== */
+
+/* Offsets of the records of a well-formed image, in order (END last); returns how many. */
+static size_t record_offsets(const uint8_t *img, size_t len, size_t *at, size_t max)
+{
+    size_t n = 0, pos = 32;
+    while (n < max && pos + 28 <= len) {
+        uint64_t stored = le32(img + pos + 8) | ((uint64_t)le32(img + pos + 12) << 32);
+        if (stored > len - pos - 28)
+            break;
+        at[n++] = pos;
+        pos += 28 + (size_t)stored;
+    }
+    return n;
+}
+
+/* Decodes `image` in a fresh engine: the result, its message in `why`, and whether every
+ * byte the engine counted came back after the image was freed (or refused). */
+static waft_result decode_only(const uint8_t *image, size_t len, char *why, size_t why_len,
+                               bool *all_freed)
+{
+    waft_engine *engine = NULL;
+    waft_image *img = NULL;
+    waft_error err;
+    memset(&err, 0, sizeof err);
+    *all_freed = false;
+    why[0] = 0;
+    if (!CHECK_RESULT(waft_engine_new(NULL, &engine), WAFT_OK))
+        return WAFT_ERR_NOMEM;
+    size_t baseline = waft_engine_allocated(engine);
+    waft_result r = waft_image_decode(engine, image, len, &img, &err);
+    snprintf(why, why_len, "%s", err.message);
+    waft_image_free(img);
+    *all_freed = waft_engine_allocated(engine) == baseline;
+    waft_engine_free(engine);
+    return r;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+/* Every record's version is checked: one this waft does not read is refused, naming the
+ * record; so is an END record whose count is not the number of records before it. */
+void test_snapshot_record_versions(void)
+{
+    size_t len;
+    bool finished, freed;
+    char why[256];
+    uint8_t *image = run_and_save(4096, &len, &finished);
+    REQUIRE(image != NULL);
+    uint8_t *copy = malloc(len);
+    size_t at[32];
+    size_t n = record_offsets(image, len, at, 32);
+    if (!CHECK(copy != NULL) || !CHECK(n >= 8)) {
+        free(copy);
+        free(image);
+        return;
+    }
+    CHECK_EQ(le32(image + at[n - 1]), 0x20444e45u);          /* "END " comes last */
+    CHECK_EQ(le32(image + at[n - 1] + 28), (uint32_t)n - 1); /* and counts the ones before */
+    CHECK_RESULT(decode_only(image, len, why, sizeof why, &freed), WAFT_OK);
+    for (size_t i = 0; i < n; i++) {
+        char tag[5];
+        memcpy(tag, image + at[i], 4);
+        tag[4] = 0;
+        for (uint16_t version = 0; version < 8; version += 7) { /* 0 and 7: neither is read */
+            memcpy(copy, image, len);
+            put16(copy + at[i] + 4, version);
+            reseal(copy, len);
+            CHECK_RESULT(decode_only(copy, len, why, sizeof why, &freed), WAFT_ERR_IMAGE);
+            if (!CHECK(strstr(why, tag) != NULL && strstr(why, "version") != NULL))
+                fprintf(stderr, "  record %s at version %u: '%s'\n", tag, version, why);
+            CHECK(freed);
+        }
+    }
+    /* every version 7 at once, as in the issue */
+    memcpy(copy, image, len);
+    for (size_t i = 0; i < n; i++)
+        put16(copy + at[i] + 4, 7);
+    reseal(copy, len);
+    CHECK_RESULT(decode_only(copy, len, why, sizeof why, &freed), WAFT_ERR_IMAGE);
+    /* END counts 999 records, or one too few or too many */
+    uint32_t counts[] = { 999, (uint32_t)n - 2, (uint32_t)n, 0 };
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        memcpy(copy, image, len);
+        put32(copy + at[n - 1] + 28, counts[k]);
+        reseal(copy, len);
+        CHECK_RESULT(decode_only(copy, len, why, sizeof why, &freed), WAFT_ERR_IMAGE);
+        if (!CHECK(strstr(why, "END") != NULL && strstr(why, "count") != NULL))
+            fprintf(stderr, "  END count %u: '%s'\n", counts[k], why);
+    }
+    free(copy);
+    free(image);
+}
+
+/* An image that holds a record twice is refused, and refusing it frees everything (it used
+ * to leak the first copy's arrays). */
+void test_snapshot_duplicate_records(void)
+{
+    size_t len;
+    bool finished, freed;
+    char why[256];
+    uint8_t *image = run_and_save(4096, &len, &finished);
+    REQUIRE(image != NULL);
+    size_t at[32];
+    size_t n = record_offsets(image, len, at, 32);
+    uint8_t *copy = malloc(2 * len);
+    if (!CHECK(copy != NULL) || !CHECK(n >= 8)) {
+        free(copy);
+        free(image);
+        return;
+    }
+    for (size_t i = 0; i + 1 < n; i++) { /* every record but END, inserted again after itself */
+        size_t rec = at[i + 1] - at[i];
+        memcpy(copy, image, at[i + 1]);
+        memcpy(copy + at[i + 1], image + at[i], rec);
+        memcpy(copy + at[i + 1] + rec, image + at[i + 1], len - at[i + 1]);
+        size_t end = at[n - 1] + rec;
+        put32(copy + end + 28, (uint32_t)n); /* END's count agrees: only the repeat is wrong */
+        reseal(copy, len + rec);
+        CHECK_RESULT(decode_only(copy, len + rec, why, sizeof why, &freed), WAFT_ERR_IMAGE);
+        if (!CHECK(strstr(why, "twice") != NULL))
+            fprintf(stderr, "  record %zu repeated: '%s'\n", i, why);
+        if (!CHECK(freed))
+            fprintf(stderr, "  record %zu repeated: bytes not freed\n", i);
+    }
+    free(copy);
+    free(image);
+}
+
 /* ==== Write tracking and the two-step restore of live migration ==== */
 
 void test_track_marks(void)
