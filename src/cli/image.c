@@ -4,13 +4,16 @@
  * check = everything a restore would verify, without running anything: the image's
  * structure and checksums, the module (embedded or given) and its hash, then a restore into
  * a scratch store whose imports are inert stand-ins, which checks every memory, table,
- * global, segment and frame against the module. Extension records (WASI) are checked by the
- * extension's own reader when it is linked in (cli_image_check_hooks), else only framed.
+ * global, segment and frame against the module. Extension records are decoded and validated
+ * by their own checkers (WASI: waft_wasi_register_check), as a restore does, without opening
+ * anything; a record no checker knows fails, as it fails a restore.
  */
 #include "cli/cli.h"
 
 #include <waft/waft_snapshot.h>
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,17 +40,46 @@ static void hex(FILE *out, const uint8_t *p, size_t n)
         fprintf(out, "%02x", p[i]);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (n bytes left) for a printable character
+ * (U+00A0 and up: no C1 control, no surrogate, no overlong form), or 0. */
+static size_t utf8_printable(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (len == 0 || len > n || p[0] > 0xf4)
+        return 0;
+    uint32_t cp = p[0] & (0x7fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    bool shortest = len == 2 || (len == 3 && cp >= 0x800) || (len == 4 && cp >= 0x10000);
+    if (!shortest || cp < 0xa0 || (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff)
+        return 0;
+    return len;
+}
+
+/* A JSON string of bytes from the image or the module (hostile): printable ASCII and
+ * printable UTF-8 as they are, every other byte as \u00XX, so the output is valid JSON and
+ * holds no terminal control sequence. */
 static void json_str(FILE *out, const char *s, size_t n)
 {
+    const unsigned char *p = (const unsigned char *)s;
     fputc('"', out);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\')
-            fprintf(out, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(out, "\\u%04x", ch);
+    for (size_t i = 0; i < n;) {
+        size_t seq = p[i] >= 0x80 ? utf8_printable(p + i, n - i) : 0;
+        if (seq) {
+            fwrite(p + i, 1, seq, out);
+            i += seq;
+            continue;
+        }
+        if (p[i] == '"' || p[i] == '\\')
+            fprintf(out, "\\%c", p[i]);
+        else if (p[i] < 0x20 || p[i] >= 0x7f)
+            fprintf(out, "\\u%04x", p[i]);
         else
-            fputc(ch, out);
+            fputc(p[i], out);
+        i++;
     }
     fputc('"', out);
 }
@@ -155,7 +187,9 @@ static int info(const char *path, int json)
             uint32_t v;
             uint64_t sz;
             const char *nm = waft_image_extension(img, i, &v, &sz);
-            fprintf(o, "extension  %s version %u, %llu bytes\n", nm, v, (unsigned long long)sz);
+            fputs("extension  ", o);
+            cli_put_name(o, nm, strlen(nm)); /* the image's bytes: escaped */
+            fprintf(o, " version %u, %llu bytes\n", v, (unsigned long long)sz);
         }
     }
     waft_module_free(module);
@@ -170,21 +204,6 @@ static waft_result inert_host(waft_call *call, const uint64_t *args, uint64_t *r
     (void)results;
     (void)env;
     return waft_call_trap(call, "image check: imports are not callable");
-}
-
-/* Accepts any extension record: only its framing was checked. */
-static waft_result skip_state(waft_codec *c, void *ctx)
-{
-    (void)ctx;
-    waft_codec_skip(c, waft_codec_remaining(c));
-    return WAFT_OK;
-}
-
-static waft_result no_save(waft_codec *c, void *ctx)
-{
-    (void)c;
-    (void)ctx;
-    return WAFT_ERR_UNSUPPORTED;
 }
 
 static int check(const char *path, const char *module_path)
@@ -241,9 +260,12 @@ static int check(const char *path, const char *module_path)
     }
     waft_image_info in;
     waft_image_get_info(img, &in);
-    for (uint32_t i = 0; i < in.nextensions; i++) {
-        const char *nm = waft_image_extension(img, i, NULL, NULL);
-        waft_store_add_state(store, nm, UINT32_MAX, no_save, skip_state, NULL);
+    /* extension records are read as a restore reads them, opening nothing; one that no
+     * reader here knows fails below, as it fails a restore */
+    r = waft_wasi_register_check(store);
+    if (r != WAFT_OK) {
+        cli_report_error(path, r, NULL);
+        goto done;
     }
     waft_instance *inst;
     r = waft_image_restore(img, store, module, imports, n, &inst, &err);
