@@ -20,6 +20,7 @@ packages=(
     clang-format                # make format / format-check
     git                         # make format lists files with git ls-files
     libssl-dev                  # libcrypto: HMAC-SHA256 key proofs of live migration
+    libzstd-dev                 # waft run --compress: zstd images (the Makefile needs zstd.h)
     python3                     # the migration tests' link-breaking proxy, bench/run.py
     iproute2                    # ip netns: migration tests between network namespaces
 )
