@@ -110,6 +110,15 @@ WAFT_API waft_result waft_wasi_imports(waft_wasi *wasi, const waft_module *modul
 WAFT_API waft_result waft_wasi_import(waft_wasi *wasi, const waft_module *module, uint32_t i,
                                       waft_extern *out, waft_error *out_err);
 
+/* Registers with `store` a reader of the "wasi" image record that decodes and checks it as
+ * a restore does (every count, string, flag and descriptor; see docs/wasi.md) but opens
+ * nothing and changes nothing: waft_image_restore into that store then fails, as a
+ * restore would, on a record that restore refuses. For offline checkers such as `waft image
+ * check`; the store must hold no waft_wasi (one "wasi" reader per store). Images cannot be
+ * saved from it. Returns WAFT_OK, WAFT_ERR_INVALID_ARG (NULL, or a "wasi" reader already
+ * registered) or WAFT_ERR_NOMEM. */
+WAFT_API waft_result waft_wasi_register_check(waft_store *store);
+
 /* Whether the guest called proc_exit: returns 1 and its exit code in *out_code (may be
  * NULL), or 0 when it has not. The run itself ends with WAFT_EXITED at that point. */
 WAFT_API int waft_wasi_exit_code(const waft_wasi *wasi, int32_t *out_code);

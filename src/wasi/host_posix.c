@@ -276,7 +276,26 @@ static int open_flags(uint32_t flags)
     if (flags & WASI_HOST_O_RSYNC)
         o |= O_RSYNC;
 #endif
+    if (flags & WASI_HOST_O_NO_WAIT)
+        o |= O_NONBLOCK;
     return o;
+}
+
+/* After an open with WASI_HOST_O_NO_WAIT: the descriptor blocks again (waits go through
+ * poll, which an interrupt can end). Returns 0 or the WASI errno, closing fd on failure. */
+static uint16_t opened_no_wait(int fd, uint32_t flags)
+{
+    int fl;
+
+    if (!(flags & WASI_HOST_O_NO_WAIT) || (flags & WASI_HOST_O_SEARCH))
+        return 0;
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        uint16_t err = fail();
+        close(fd);
+        return err;
+    }
+    return 0;
 }
 
 /* ==== Descriptors ==== */
@@ -692,6 +711,9 @@ static uint16_t h_openat(void *ud, int dir, const char *name, uint32_t flags, in
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return fail();
+    uint16_t err = opened_no_wait(fd, flags);
+    if (err != 0)
+        return err;
     *out = fd;
     return 0;
 }
@@ -747,6 +769,9 @@ static uint16_t h_open_beneath(void *ud, int dir, const char *path, uint32_t fla
             return WASI_EAGAIN; /* a concurrent rename made ".." unsafe: walk instead */
         return fail();
     }
+    uint16_t err = opened_no_wait(fd, flags);
+    if (err != 0)
+        return err;
     *out = fd;
     return 0;
 }

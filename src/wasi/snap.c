@@ -10,7 +10,9 @@
  *
  * Invariants: the record never holds host descriptor numbers or pointers; a descriptor that
  * cannot be recreated faithfully (a socket, an unlinked file, a file now shorter than the
- * saved offset or of another kind) fails the restore with a message naming it.
+ * saved offset or of another kind) fails the restore with a message naming it. Everything
+ * the record alone decides is checked by one function, saved_valid, which restore and
+ * `waft image check` (waft_wasi_register_check) both run before anything is opened.
  */
 #include "wasi/wasi.h"
 
@@ -44,10 +46,44 @@ typedef struct saved_state {
     uint64_t clocks[WASI_NCLOCKS];
 } saved_state;
 
-static void codec_str(waft_codec *c, char **s)
+/* A string; reading refuses a NUL byte inside it, which would cut it short silently.
+ * `what` and `index` name it in the message ("argument 2 holds a NUL byte"). */
+static void codec_str(waft_codec *c, char **s, const char *what, uint32_t index)
 {
     uint32_t len = *s ? (uint32_t)strlen(*s) : 0;
     waft_codec_string(c, s, &len, STR_MAX);
+    if (!waft_codec_writing(c) && !waft_codec_failed(c) && memchr(*s, '\0', len) != NULL) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s %u holds a NUL byte", what, index);
+        waft_codec_fail(c, msg);
+    }
+}
+
+/* A u8 that must be 0 or 1 (of fd `fd`, or of the state when fd is UINT32_MAX). */
+static void codec_bool(waft_codec *c, uint8_t *v, const char *what, uint32_t fd)
+{
+    waft_codec_u8(c, v);
+    if (!waft_codec_writing(c) && !waft_codec_failed(c) && *v > 1) {
+        char msg[96];
+        if (fd == UINT32_MAX)
+            snprintf(msg, sizeof msg, "%s is %u, not 0 or 1", what, *v);
+        else
+            snprintf(msg, sizeof msg, "fd %u: %s is %u, not 0 or 1", fd, what, *v);
+        waft_codec_fail(c, msg);
+    }
+}
+
+/* A u16 field of fd `fd` stored as a u32; reading refuses values that do not fit. */
+static void codec_u16(waft_codec *c, uint16_t *v, const char *what, uint32_t fd)
+{
+    uint32_t wide = *v;
+    waft_codec_u32(c, &wide);
+    if (!waft_codec_writing(c) && !waft_codec_failed(c) && wide > UINT16_MAX) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "fd %u: %s 0x%x exceed 16 bits", fd, what, wide);
+        waft_codec_fail(c, msg);
+    }
+    *v = (uint16_t)wide;
 }
 
 static void *codec_alloc(waft_codec *c, uint32_t n, size_t elem, uint64_t min_wire)
@@ -64,31 +100,31 @@ static void *codec_alloc(waft_codec *c, uint32_t n, size_t elem, uint64_t min_wi
     return p;
 }
 
-static void codec_strings(waft_codec *c, char ***v, uint32_t *n)
+static void codec_strings(waft_codec *c, char ***v, uint32_t *n, const char *what)
 {
     waft_codec_u32(c, n);
     if (!waft_codec_writing(c))
         *v = codec_alloc(c, *n, sizeof **v, 4);
     for (uint32_t i = 0; i < *n && !waft_codec_failed(c); i++)
-        codec_str(c, &(*v)[i]);
+        codec_str(c, &(*v)[i], what, i);
 }
 
 /* The record, both directions. */
 static void wasi_state_codec(waft_codec *c, saved_state *s)
 {
-    codec_strings(c, &s->args, &s->nargs);
-    codec_strings(c, &s->env, &s->nenv);
+    codec_strings(c, &s->args, &s->nargs, "argument");
+    codec_strings(c, &s->env, &s->nenv, "environment variable");
     waft_codec_u32(c, &s->npreopens);
     if (!waft_codec_writing(c)) {
         s->pre_guest = codec_alloc(c, s->npreopens, sizeof *s->pre_guest, 8);
         s->pre_host = codec_alloc(c, s->npreopens, sizeof *s->pre_host, 8);
     }
     for (uint32_t i = 0; i < s->npreopens && !waft_codec_failed(c); i++) {
-        codec_str(c, &s->pre_guest[i]);
-        codec_str(c, &s->pre_host[i]);
+        codec_str(c, &s->pre_guest[i], "the guest name of preopen", i);
+        codec_str(c, &s->pre_host[i], "the host path of preopen", i);
     }
     waft_codec_u32(c, &s->flags);
-    waft_codec_u8(c, &s->exited);
+    codec_bool(c, &s->exited, "the exited flag", UINT32_MAX);
     waft_codec_u32(c, &s->exit_code);
     for (int i = 0; i < WASI_NCLOCKS; i++)
         waft_codec_u64(c, &s->clocks[i]);
@@ -97,30 +133,117 @@ static void wasi_state_codec(waft_codec *c, saved_state *s)
         s->fds = codec_alloc(c, s->nfds, sizeof *s->fds, 48);
     for (uint32_t i = 0; i < s->nfds && !waft_codec_failed(c); i++) {
         saved_fd *f = &s->fds[i];
-        uint16_t oflags = f->rec.oflags, fdflags = f->rec.fdflags;
-        uint32_t wide;
         waft_codec_u32(c, &f->fd);
         waft_codec_u8(c, &f->rec.kind);
         waft_codec_u8(c, &f->rec.filetype);
-        wide = oflags;
-        waft_codec_u32(c, &wide);
-        f->rec.oflags = (uint16_t)wide;
-        wide = fdflags;
-        waft_codec_u32(c, &wide);
-        f->rec.fdflags = (uint16_t)wide;
+        codec_u16(c, &f->rec.oflags, "oflags", f->fd);
+        codec_u16(c, &f->rec.fdflags, "fdflags", f->fd);
         waft_codec_u8(c, &f->rec.lookupflags);
-        waft_codec_u8(c, &f->rec.unlinked);
+        codec_bool(c, &f->rec.unlinked, "the unlinked flag", f->fd);
         waft_codec_u32(c, &f->rec.origin);
         uint8_t has_path = f->rec.path != NULL;
-        waft_codec_u8(c, &has_path);
-        if (has_path)
-            codec_str(c, &f->rec.path);
+        codec_bool(c, &has_path, "the path flag", f->fd);
+        if (has_path && !waft_codec_failed(c))
+            codec_str(c, &f->rec.path, "the path of fd", f->fd);
         waft_codec_u64(c, &f->rec.rights_base);
         waft_codec_u64(c, &f->rec.rights_inheriting);
         waft_codec_u64(c, &f->rec.dir_cookie);
-        waft_codec_u8(c, &f->has_offset);
+        codec_bool(c, &f->has_offset, "the offset flag", f->fd);
         waft_codec_u64(c, &f->offset);
     }
+}
+
+/* Checks everything a restore relies on that the record alone decides, opening nothing
+ * (restore and `waft image check` both run it): each descriptor once, in increasing order,
+ * of a kind an image can hold, its origin present, its flags and rights within what
+ * preview1 and its kind allow. Returns false with the reason in msg. */
+static bool saved_valid(const saved_state *s, char *msg, size_t cap)
+{
+    const uint32_t known_flags = WAFT_WASI_NO_OPENAT2 | WAFT_WASI_TRUST_IMAGE_DIRS;
+    const uint32_t known_oflags =
+        WASI_OFLAG_CREAT | WASI_OFLAG_DIRECTORY | WASI_OFLAG_EXCL | WASI_OFLAG_TRUNC;
+    const uint32_t known_fdflags = WASI_FDFLAG_APPEND | WASI_FDFLAG_DSYNC | WASI_FDFLAG_NONBLOCK |
+                                   WASI_FDFLAG_RSYNC | WASI_FDFLAG_SYNC;
+
+    if (s->flags & ~known_flags) {
+        snprintf(msg, cap, "configuration flags 0x%x hold unknown bits", s->flags);
+        return false;
+    }
+    for (uint32_t i = 0; i < s->nfds; i++) {
+        const saved_fd *f = &s->fds[i];
+        const wasi_fd *r = &f->rec;
+        uint64_t base_set = 0, inheriting_set = 0;
+        if (f->fd >= WASI_FD_MAX) {
+            snprintf(msg, cap, "fd %u is beyond the limit of %u descriptors", f->fd, WASI_FD_MAX);
+            return false;
+        }
+        if (i > 0 && f->fd <= s->fds[i - 1].fd) {
+            snprintf(msg, cap,
+                     "fd %u follows fd %u: descriptors must be listed once each, in "
+                     "increasing order",
+                     f->fd, s->fds[i - 1].fd);
+            return false;
+        }
+        switch (r->kind) {
+        case WASI_KIND_STDIO:
+            if (r->origin > 2) {
+                snprintf(msg, cap, "fd %u is standard stream %u, which does not exist", f->fd,
+                         r->origin);
+                return false;
+            }
+            base_set = WASI_RIGHTS_FILE | WASI_RIGHTS_STREAM;
+            break;
+        case WASI_KIND_PREOPEN:
+        case WASI_KIND_DIR:
+        case WASI_KIND_FILE:
+            if (r->origin >= s->npreopens) {
+                snprintf(msg, cap, "fd %u names preopen %u, which the image lacks", f->fd,
+                         r->origin);
+                return false;
+            }
+            if (r->kind != WASI_KIND_PREOPEN && r->path == NULL) {
+                snprintf(msg, cap, "fd %u is a file or directory without a path", f->fd);
+                return false;
+            }
+            base_set = r->kind == WASI_KIND_FILE ? WASI_RIGHTS_FILE : WASI_RIGHTS_DIR;
+            inheriting_set = r->kind == WASI_KIND_FILE ? 0 : WASI_RIGHTS_DIR | WASI_RIGHTS_FILE;
+            break;
+        case WASI_KIND_SOCKET:
+        case WASI_KIND_ACCEPTED:
+            snprintf(msg, cap, "fd %u is a socket, which an image cannot hold", f->fd);
+            return false;
+        default:
+            snprintf(msg, cap, "fd %u has an unknown kind %u", f->fd, r->kind);
+            return false;
+        }
+        if (r->unlinked) {
+            snprintf(msg, cap, "fd %u refers to a removed file, which an image cannot hold", f->fd);
+            return false;
+        }
+        if (r->filetype > WASI_FILETYPE_SYMBOLIC_LINK) {
+            snprintf(msg, cap, "fd %u has an unknown file type %u", f->fd, r->filetype);
+            return false;
+        }
+        if ((r->oflags & ~known_oflags) || (r->fdflags & ~known_fdflags) ||
+            (r->lookupflags & ~WASI_LOOKUP_SYMLINK_FOLLOW)) {
+            snprintf(msg, cap, "fd %u has unknown flags (oflags 0x%x, fdflags 0x%x, lookup 0x%x)",
+                     f->fd, r->oflags, r->fdflags, r->lookupflags);
+            return false;
+        }
+        if ((r->rights_base & ~base_set) || (r->rights_inheriting & ~inheriting_set)) {
+            snprintf(msg, cap,
+                     "fd %u holds rights its kind cannot have (0x%llx, inheriting 0x%llx)", f->fd,
+                     (unsigned long long)r->rights_base, (unsigned long long)r->rights_inheriting);
+            return false;
+        }
+        if (f->has_offset && r->kind != WASI_KIND_FILE &&
+            !(r->kind == WASI_KIND_STDIO && r->origin == 0)) {
+            snprintf(msg, cap, "fd %u has a file offset but is neither a file nor standard input",
+                     f->fd);
+            return false;
+        }
+    }
+    return true;
 }
 
 static void free_strings(char **v, uint32_t n)
@@ -261,7 +384,9 @@ static const char *errno_text(uint16_t e)
     case WASI_ENOTSUP:
         return "cannot be recreated";
     case WASI_EBADF:
-        return "its preopened directory is missing";
+        return "cannot be recreated at that number";
+    case WASI_ENXIO:
+        return "is a FIFO that no process reads";
     case WASI_EACCES:
         return "permission denied";
     case WASI_ENOTCAPABLE:
@@ -276,13 +401,17 @@ static waft_result load_state(waft_codec *c, void *ctx)
     waft_wasi *w = ctx;
     saved_state s;
     memset(&s, 0, sizeof s);
+    waft_result r = WAFT_OK;
+    char msg[300];
     wasi_state_codec(c, &s);
     if (waft_codec_failed(c)) {
         saved_free(&s, true);
         return WAFT_ERR_IMAGE;
     }
-    waft_result r = WAFT_OK;
-    char msg[300];
+    if (!saved_valid(&s, msg, sizeof msg)) {
+        saved_free(&s, true);
+        return load_bad(c, msg);
+    }
     /* preopens: matched by guest name to the ones given now; with none given, the saved
      * host directories are used again (restore on the same machine) */
     uint32_t *map = calloc((size_t)s.npreopens + 1, sizeof *map);
@@ -335,19 +464,13 @@ static waft_result load_state(waft_codec *c, void *ctx)
     for (uint32_t i = 0; i < s.nfds && r == WAFT_OK; i++) {
         saved_fd *f = &s.fds[i];
         wasi_fd rec = f->rec;
-        if (rec.kind == WASI_KIND_PREOPEN || rec.kind == WASI_KIND_FILE ||
-            rec.kind == WASI_KIND_DIR) {
-            if (rec.origin >= s.npreopens) {
-                snprintf(msg, sizeof msg, "fd %u names preopen %u, which the image lacks", f->fd,
-                         rec.origin);
-                r = load_bad(c, msg);
-                break;
-            }
-            rec.origin = map[rec.origin];
-        }
-        if (rec.kind == WASI_KIND_FREE || rec.kind > WASI_KIND_ACCEPTED) {
-            snprintf(msg, sizeof msg, "fd %u has an unknown kind %u", f->fd, rec.kind);
-            r = load_bad(c, msg);
+        if (rec.kind != WASI_KIND_STDIO) {
+            rec.origin = map[rec.origin]; /* saved_valid: below s.npreopens */
+        } else if (w->stdio[rec.origin] < 0) {
+            snprintf(msg, sizeof msg,
+                     "fd %u was standard stream %u, which this process does not provide", f->fd,
+                     rec.origin);
+            r = load_fail(c, msg);
             break;
         }
         uint16_t e = wasi_fd_restore(w, f->fd, &rec, f->has_offset ? f->offset : 0);
@@ -396,4 +519,38 @@ static waft_result load_state(waft_codec *c, void *ctx)
 waft_result wasi_state_register(waft_wasi *w)
 {
     return waft_store_add_state(w->store, "wasi", WASI_STATE_VERSION, save_state, load_state, w);
+}
+
+/* ==== Checking without restoring ==== */
+
+/* Decodes and validates the record as load_state does, and stops there. */
+static waft_result check_state(waft_codec *c, void *ctx)
+{
+    saved_state s;
+    char msg[300];
+    waft_result r = WAFT_OK;
+
+    (void)ctx;
+    memset(&s, 0, sizeof s);
+    wasi_state_codec(c, &s);
+    if (waft_codec_failed(c))
+        r = WAFT_ERR_IMAGE;
+    else if (!saved_valid(&s, msg, sizeof msg))
+        r = load_bad(c, msg);
+    saved_free(&s, true);
+    return r;
+}
+
+static waft_result no_save(waft_codec *c, void *ctx)
+{
+    (void)ctx;
+    waft_codec_fail(c, "a store registered for checking only cannot be saved");
+    return WAFT_ERR_UNSUPPORTED;
+}
+
+waft_result waft_wasi_register_check(waft_store *store)
+{
+    if (store == NULL)
+        return WAFT_ERR_INVALID_ARG;
+    return waft_store_add_state(store, "wasi", WASI_STATE_VERSION, no_save, check_state, NULL);
 }

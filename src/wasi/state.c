@@ -638,6 +638,7 @@ uint16_t wasi_fd_restore(waft_wasi *w, uint32_t fd, const wasi_fd *rec, uint64_t
             flags |= WASI_HOST_O_APPEND;
         if (!(rec->lookupflags & WASI_LOOKUP_SYMLINK_FOLLOW))
             flags |= WASI_HOST_O_NOFOLLOW;
+        flags |= WASI_HOST_O_NO_WAIT; /* a FIFO put in the file's place must not hang us */
         err = wasi_sandbox_open(w, base != UINT32_MAX ? w->fds[base].host : dir,
                                 rec->path[0] != '\0' ? rec->path : ".", flags, &host);
         if (dir >= 0)
@@ -645,7 +646,8 @@ uint16_t wasi_fd_restore(waft_wasi *w, uint32_t fd, const wasi_fd *rec, uint64_t
         if (err != 0)
             return err;
         err = w->host->fstat(w->host_ud, host, &st);
-        if (err == 0 && (st.filetype == WASI_FILETYPE_DIRECTORY) != (rec->kind == WASI_KIND_DIR))
+        if (err == 0 && ((st.filetype == WASI_FILETYPE_DIRECTORY) != (rec->kind == WASI_KIND_DIR) ||
+                         st.filetype != rec->filetype))
             err = WASI_EINVAL; /* not the same kind of object any more */
         if (err == 0 && rec->kind == WASI_KIND_FILE && st.filetype == WASI_FILETYPE_REGULAR_FILE) {
             uint64_t at;

@@ -328,7 +328,9 @@ enum {
     WASI_HOST_O_SEARCH = 0x100,  /* only to resolve names beneath it (O_PATH) */
     WASI_HOST_O_DSYNC = 0x200,
     WASI_HOST_O_RSYNC = 0x400,
-    WASI_HOST_O_SYNC = 0x800
+    WASI_HOST_O_SYNC = 0x800,
+    WASI_HOST_O_NO_WAIT = 0x1000 /* open(2) itself never waits (a FIFO without its other
+                                    end); the descriptor blocks as usual afterwards */
 };
 
 /* Poll request/result bits. */
@@ -495,7 +497,8 @@ struct waft_wasi {
     wasi_preopen *preopens; /* [snap] in configuration order */
     uint32_t npreopens;     /* [snap] */
     int stdio[3];           /* [derived] host fds configured for 0/1/2 (-1: none) */
-    uint32_t nsockets;      /* [snap] sockets given in the configuration */
+    uint32_t nsockets;      /* [derived] sockets in this process's configuration (an image
+                               holds no socket: a checkpoint refuses them) */
 
     wasi_fd *fds;     /* [snap] descriptor table, indexed by guest fd */
     uint32_t nfds;    /* [snap] slots in use or free; slots >= nfds are free */
@@ -504,7 +507,9 @@ struct waft_wasi {
     wasi_clock clock;  /* [snap] */
     bool exited;       /* [snap] proc_exit was called */
     int32_t exit_code; /* [snap] its code */
-    uint32_t flags;    /* [snap] WAFT_WASI_* configuration flags */
+    uint32_t flags;    /* [derived] WAFT_WASI_* flags of this process's configuration:
+                          images record the saver's for information only, as a restored
+                          image must not choose its own sandbox policy */
 
     const wasi_host *host; /* [derived] the OS (wasi_posix_host by default) */
     void *host_ud;         /* [derived] */
