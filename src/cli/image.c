@@ -4,8 +4,9 @@
  * check = everything a restore would verify, without running anything: the image's
  * structure and checksums, the module (embedded or given) and its hash, then a restore into
  * a scratch store whose imports are inert stand-ins, which checks every memory, table,
- * global, segment and frame against the module. Extension records (WASI) are checked by the
- * extension's own reader when it is linked in (cli_image_check_hooks), else only framed.
+ * global, segment and frame against the module. Extension records are decoded and validated
+ * by their own checkers (WASI: waft_wasi_register_check), as a restore does, without opening
+ * anything; a record no checker knows fails, as it fails a restore.
  */
 #include "cli/cli.h"
 
@@ -205,21 +206,6 @@ static waft_result inert_host(waft_call *call, const uint64_t *args, uint64_t *r
     return waft_call_trap(call, "image check: imports are not callable");
 }
 
-/* Accepts any extension record: only its framing was checked. */
-static waft_result skip_state(waft_codec *c, void *ctx)
-{
-    (void)ctx;
-    waft_codec_skip(c, waft_codec_remaining(c));
-    return WAFT_OK;
-}
-
-static waft_result no_save(waft_codec *c, void *ctx)
-{
-    (void)c;
-    (void)ctx;
-    return WAFT_ERR_UNSUPPORTED;
-}
-
 static int check(const char *path, const char *module_path)
 {
     waft_engine *engine = NULL;
@@ -274,9 +260,12 @@ static int check(const char *path, const char *module_path)
     }
     waft_image_info in;
     waft_image_get_info(img, &in);
-    for (uint32_t i = 0; i < in.nextensions; i++) {
-        const char *nm = waft_image_extension(img, i, NULL, NULL);
-        waft_store_add_state(store, nm, UINT32_MAX, no_save, skip_state, NULL);
+    /* extension records are read as a restore reads them, opening nothing; one that no
+     * reader here knows fails below, as it fails a restore */
+    r = waft_wasi_register_check(store);
+    if (r != WAFT_OK) {
+        cli_report_error(path, r, NULL);
+        goto done;
     }
     waft_instance *inst;
     r = waft_image_restore(img, store, module, imports, n, &inst, &err);
