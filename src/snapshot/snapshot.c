@@ -1726,6 +1726,11 @@ static waft_result restore_memories(const waft_image *img, waft_instance *inst, 
             uint64_t run = k;
             while (run < nchunks && (sm->bitmap[run / 8] & (1u << (run % 8))))
                 run++;
+            /* the bitmap was counted when the image was read; a mapped file changed since
+             * (in place, by someone else) must not make us read past the chunks */
+            if (run - k > sm->nstored - k2)
+                return restore_fail(err, "memory %u: the image changed while it was read%.0u", i,
+                                    0);
             memcpy(m->data + k * SNAP_CHUNK, sm->chunks + k2 * SNAP_CHUNK,
                    (size_t)((run - k) * SNAP_CHUNK));
             k2 += run - k;

@@ -70,6 +70,7 @@
     X(snapshot_hostile_images)        \
     X(snapshot_record_versions)       \
     X(snapshot_duplicate_records)     \
+    X(snapshot_compressed)            \
     X(track_marks)                    \
     X(migrate_two_step_restore)
 
