@@ -127,6 +127,13 @@ if stale "$out/host_interrupt" "$here/host_interrupt.c" "$lib" "$root/src/wasi/w
         2>"$out/host_interrupt.log" ||
         build_errors+=("host_interrupt: $(head -3 "$out/host_interrupt.log")")
 fi
+if stale "$out/snapfields" "$here/snapfields.c" "$lib" "$root/src/wasi/wasi.h"; then
+    ${CC:-cc} -std=c11 -D_DEFAULT_SOURCE -O1 -g -Wall -Wextra "${host_flags[@]}" \
+        -I"$root/include" -I"$root/src" -o "$out/snapfields" "$here/snapfields.c" \
+        "$lib" -lm -pthread $(nm "$lib" 2>/dev/null | grep -q ' U ZSTD_' && echo -lzstd) \
+        2>"$out/snapfields.log" ||
+        build_errors+=("snapfields: $(head -3 "$out/snapfields.log")")
+fi
 if ((${#build_errors[@]} > 0)); then
     fail "building the test programs" "${build_errors[@]}"
 fi
@@ -405,6 +412,31 @@ if [[ $(<"$d.status") == 0 ]] && grep -q '^host_interrupt: [0-9]* checks, 0 fail
     pass "interrupt while blocked in fd_read and poll_oneoff, resume re-issues the call; table inspected and rebuilt"
 else
     fail "host_interrupt" "$(grep -E 'FAIL|checks' "$d.out" "$d.err" | head -6 | tr '\n' ' ')"
+fi
+
+# ---- every [snap] field of the state survives an image ----
+
+# snap_fields: STRUCT.FIELD for every field of src/wasi/wasi.h whose comment starts [snap].
+snap_fields()
+{
+    awk '
+        /^(typedef )?struct [a-z_]+ \{/ { name = $0; sub(/^(typedef )?struct /, "", name); sub(/ .*/, "", name) }
+        /^\}/ { name = "" }
+        name != "" && /\/\* \[snap\]/ {
+            decl = $0; sub(/\/\*.*/, "", decl); sub(/\[[^]]*\]/, "", decl); sub(/;.*/, "", decl)
+            n = split(decl, words, /[ *]+/); print name "." words[n]
+        }' "$root/src/wasi/wasi.h" | sort -u
+}
+d=$(fresh)
+in_dir "$d" /dev/null "$out/snapfields"
+tagged=$(snap_fields)
+unchecked=$(comm -23 <(echo "$tagged") <(sed -n 's/^checked //p' "$d.out" | sort -u))
+if [[ $(<"$d.status") == 0 && -n $tagged && -z $unchecked ]] && grep -q ', 0 failed$' "$d.out"; then
+    pass "image round trip: all $(wc -l <<<"$tagged") [snap] fields of src/wasi/wasi.h saved and restored"
+else
+    fail "image round trip of the [snap] fields" \
+        ${unchecked:+"tagged [snap] but not checked by snapfields.c: $(echo $unchecked)"} \
+        "$(grep -E 'FAIL|checks' "$d.out" "$d.err" | head -6 | tr '\n' ' ')"
 fi
 
 # ---- linking ----
