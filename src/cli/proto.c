@@ -480,6 +480,20 @@ int mig_send_buf(mig_conn *c, uint8_t type, uint8_t flags, const void *p, size_t
     return mig_send(c, type, flags, &v, len ? 1 : 0);
 }
 
+size_t mig_abort_frame(const char *why, uint8_t *out, size_t cap)
+{
+    size_t n = strlen(why);
+    if (cap < MIG_HEAD || n > cap - MIG_HEAD)
+        return 0;
+    mig_put32(out, MIG_MAGIC);
+    out[4] = MIG_ABORT;
+    out[5] = out[6] = out[7] = 0;
+    mig_put32(out + 8, (uint32_t)n);
+    memcpy(out + MIG_HEAD, why, n);
+    mig_put32(out + 12, waft_crc32c(waft_crc32c(0, out, 12), out + MIG_HEAD, n));
+    return MIG_HEAD + n;
+}
+
 void mig_send_abort(mig_conn *c, const char *why)
 {
     char keep[sizeof c->err];

@@ -133,6 +133,10 @@ void mig_close(mig_conn *c);
 /* Sends one frame whose payload is the concatenation of iov[0..n). */
 int mig_send(mig_conn *c, uint8_t type, uint8_t flags, const struct iovec *iov, int n);
 int mig_send_buf(mig_conn *c, uint8_t type, uint8_t flags, const void *p, size_t len);
+/* Writes into out[cap] a whole ABORT frame carrying `why`, without a MAC (for a peer that
+ * has not finished the handshake), so that it can be sent with one write(2), even from a
+ * signal handler. Returns its length, or 0 if it does not fit. */
+size_t mig_abort_frame(const char *why, uint8_t *out, size_t cap);
 /* Sends ABORT with a reason (best effort: errors are ignored). */
 void mig_send_abort(mig_conn *c, const char *why);
 /* Receives one frame into c->buf; *type, *flags, *len describe it. An ABORT from the peer

@@ -32,11 +32,19 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#define MAX_MODULE   (256u << 20)
-#define MAX_STATE    (1u << 30)
-#define MAX_HANDLERS 64 /* child processes at once: transfers and running programs */
+#define MAX_MODULE     (256u << 20)
+#define MAX_STATE      (1u << 30)
+#define MAX_PROGRAMS   64  /* default --max-programs: authenticated transfers and programs */
+#define MAX_HANDSHAKES 16  /* connections still in their handshake, apart from the above */
+#define MAX_REFUSALS   16  /* refused connections held until the peer has read the reason */
+#define REFUSAL_HOLD   2.0 /* seconds a refused connection is held at most */
+
+/* What a child tells the server on its pipe. */
+#define CHILD_AUTHENTICATED 'h' /* past the handshake: it now takes a program's slot */
+#define CHILD_COMMITTED     1   /* the program is ours */
 
 typedef struct serve_options {
     const char *listen;
@@ -45,6 +53,7 @@ typedef struct serve_options {
     const char *key_file;
     const char *cache_dir;
     double timeout;
+    unsigned max_programs;
     cli_wasi_options wasi;
 } serve_options;
 
@@ -60,7 +69,7 @@ void cli_serve_usage(FILE *out)
 {
     fputs("usage: waft serve [--listen HOST:PORT] [--dir HOST[::GUEST]]... [--once]\n"
           "                  [--log-dir DIR] [--key-file FILE] [--module-cache DIR]\n"
-          "                  [--timeout SECONDS]\n"
+          "                  [--timeout SECONDS] [--max-programs N]\n"
           "\n"
           "Receives running programs that `waft migrate` or `waft run --migrate-to` send, and\n"
           "runs them. Each one's output goes to this server's stdout and stderr (or to\n"
@@ -83,6 +92,10 @@ void cli_serve_usage(FILE *out)
           "  --module-cache DIR   keep received modules here (default: a private temporary\n"
           "                       directory removed at exit)\n"
           "  --timeout S          drop a peer silent for S seconds (default 30)\n"
+          "  --max-programs N     at most N programs running or being received at once\n"
+          "                       (default 64); more are refused, and told why. Apart\n"
+          "                       from those, at most 16 connections may be in their\n"
+          "                       handshake: a new one drops the oldest of them\n"
           "See docs/migration.md.\n",
           out);
 }
@@ -98,6 +111,7 @@ static int parse(int argc, char **argv, serve_options *o)
     memset(o, 0, sizeof *o);
     o->listen = "127.0.0.1:7600";
     o->timeout = 30;
+    o->max_programs = MAX_PROGRAMS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int m;
@@ -129,6 +143,16 @@ static int parse(int argc, char **argv, serve_options *o)
             o->timeout = strtod(argv[++i], &end);
             if (*end || !(o->timeout > 0) || o->timeout > 86400)
                 return usage_error("--timeout needs seconds", argv[i]);
+            continue;
+        } else if (!strcmp(a, "--max-programs")) {
+            if (i + 1 >= argc)
+                return usage_error("--max-programs needs a number from 1 to 4096", "");
+            char *end;
+            errno = 0;
+            unsigned long n = strtoul(argv[++i], &end, 10);
+            if (errno || *end || argv[i][0] < '0' || argv[i][0] > '9' || n < 1 || n > 4096)
+                return usage_error("--max-programs needs a number from 1 to 4096", argv[i]);
+            o->max_programs = (unsigned)n;
             continue;
         } else {
             return usage_error("unexpected argument", a);
@@ -504,6 +528,20 @@ static int run_instance(serve_conn *s, int log_fd)
     return status;
 }
 
+/* The server drops this connection, still in its handshake, to make room for a new one:
+ * the peer gets the reason (a frame built beforehand: a handler can only write(2)). */
+static int evict_fd = -1;
+static uint8_t evict_frame[200];
+static size_t evict_len;
+
+static void on_evict(int sig)
+{
+    (void)sig;
+    ssize_t w = write(evict_fd, evict_frame, evict_len); /* the server logs the drop */
+    (void)w;
+    _exit(CLI_EXIT_ERROR);
+}
+
 static void on_deadline(int sig)
 {
     (void)sig;
@@ -529,6 +567,10 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
     s.c.max_in = MIG_SMALL_PAYLOAD;
     signal(SIGALRM, on_deadline);
     alarm((unsigned)(o->timeout * 2) + 1);
+    evict_fd = fd;
+    evict_len = mig_abort_frame("server busy: too many connections in their handshake; try again",
+                                evict_frame, sizeof evict_frame);
+    signal(SIGUSR1, on_evict);
     int log_fd = dup(2);
     uint8_t hash[32];
     uint64_t module_len = 0;
@@ -538,6 +580,12 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
     if (rc == 0)
         rc = handshake(&s, hash, &module_len);
     if (rc == 0) {
+        /* authenticated: no longer one of the handshakes the server may drop */
+        signal(SIGUSR1, SIG_IGN);
+        char h = CHILD_AUTHENTICATED;
+        if (write(commit_fd, &h, 1) != 1) {
+            /* the server is gone: it no longer counts anything */
+        }
         s.c.max_in = MIG_MAX_PAYLOAD; /* authenticated (or a loopback peer) */
         rc = take_module(&s, hash, module_len);
     }
@@ -566,7 +614,7 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
     if (getenv("WAFT_TEST_DIE_AFTER_COMMIT"))
         _exit(9); /* fault injection: committed, but never confirmed */
     /* committed: from here on the program is ours */
-    char one = 1;
+    char one = CHILD_COMMITTED;
     if (write(commit_fd, &one, 1) != 1) {
         /* the server is gone; run anyway: the source has stopped */
     }
@@ -611,16 +659,146 @@ static void remove_cache(const char *dir)
     rmdir(dir);
 }
 
-static void reap(int *running)
-{
-    int st;
+/* ==== Slots ==== */
+
+/* A child process of the server, from its connection to its end. */
+typedef struct serve_slot {
     pid_t pid;
-    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-        (*running)--;
-        if (WIFSIGNALED(st))
-            fprintf(stderr, "waft: serve: process %ld died of signal %d\n", (long)pid,
-                    WTERMSIG(st));
+    int pipe_fd;     /* its reports (CHILD_*); -1 once it closed */
+    int handshaking; /* not yet authenticated: may be dropped for a newer connection */
+    int dropped;     /* told to go (SIGUSR1); counts nowhere any more */
+    uint64_t order;  /* accept order: the oldest handshake goes first */
+    char peer[128];
+} serve_slot;
+
+/* A refused connection: the reason is sent, then the peer's bytes are read until it closes
+ * (closing with unread bytes would reset the connection before the peer read the reason). */
+typedef struct serve_refusal {
+    int fd;
+    double deadline;
+} serve_refusal;
+
+typedef struct serve_state {
+    serve_slot *slots;
+    unsigned nslots, cap;
+    serve_refusal refusals[MAX_REFUSALS];
+    unsigned nrefusals;
+    uint64_t accepted;
+} serve_state;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void count_slots(const serve_state *st, unsigned *handshakes, unsigned *programs)
+{
+    *handshakes = *programs = 0;
+    for (unsigned i = 0; i < st->nslots; i++) {
+        if (st->slots[i].dropped)
+            continue;
+        if (st->slots[i].handshaking)
+            (*handshakes)++;
+        else
+            (*programs)++;
     }
+}
+
+static void reap(serve_state *st)
+{
+    int ws;
+    pid_t pid;
+    while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+        if (WIFSIGNALED(ws))
+            fprintf(stderr, "waft: serve: process %ld died of signal %d\n", (long)pid,
+                    WTERMSIG(ws));
+        for (unsigned i = 0; i < st->nslots; i++) {
+            if (st->slots[i].pid != pid)
+                continue;
+            if (st->slots[i].pipe_fd >= 0)
+                close(st->slots[i].pipe_fd);
+            st->slots[i] = st->slots[--st->nslots];
+            break;
+        }
+    }
+}
+
+/* Reads what a child reports; its pipe closes when it ends. */
+static void read_report(serve_slot *sl)
+{
+    char b[16];
+    ssize_t n = read(sl->pipe_fd, b, sizeof b);
+    if (n < 0 && errno == EINTR)
+        return;
+    if (n <= 0) {
+        close(sl->pipe_fd);
+        sl->pipe_fd = -1;
+        return;
+    }
+    for (ssize_t k = 0; k < n; k++)
+        if (b[k] == CHILD_AUTHENTICATED || b[k] == CHILD_COMMITTED)
+            sl->handshaking = 0;
+}
+
+/* Sends the reason of a refusal without blocking the server, and holds the connection. */
+static void refuse_connection(serve_state *st, int fd, const char *peer, const char *why)
+{
+    fprintf(stderr, "waft: serve: refused %s: %s\n", peer, why);
+    uint8_t frame[300];
+    size_t len = mig_abort_frame(why, frame, sizeof frame);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || st->nrefusals == MAX_REFUSALS) {
+        close(fd); /* no room to hold it: the peer sees the connection closed */
+        return;
+    }
+    ssize_t w = send(fd, frame, len, MSG_NOSIGNAL);
+    (void)w; /* a fresh connection's buffer takes a small frame whole */
+    shutdown(fd, SHUT_WR);
+    st->refusals[st->nrefusals].fd = fd;
+    st->refusals[st->nrefusals].deadline = now_s() + REFUSAL_HOLD;
+    st->nrefusals++;
+}
+
+/* Drains held refusals; drops those whose peer closed or whose time is up. */
+static void drain_refusals(serve_state *st, const struct pollfd *pf)
+{
+    double t = now_s();
+    for (unsigned i = 0; i < st->nrefusals;) {
+        serve_refusal *r = &st->refusals[i];
+        int done = t > r->deadline;
+        if (!done && pf[i].revents) {
+            char junk[4096];
+            ssize_t n = recv(r->fd, junk, sizeof junk, 0);
+            done = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+        }
+        if (done) {
+            close(r->fd);
+            st->refusals[i] = st->refusals[--st->nrefusals];
+            continue; /* pf no longer lines up, but only for this round */
+        }
+        i++;
+    }
+}
+
+/* Makes room for one more handshake by dropping the oldest one still going. */
+static void drop_oldest_handshake(serve_state *st, unsigned handshakes)
+{
+    serve_slot *oldest = NULL;
+    for (unsigned i = 0; i < st->nslots; i++) {
+        serve_slot *sl = &st->slots[i];
+        if (sl->handshaking && !sl->dropped && (!oldest || sl->order < oldest->order))
+            oldest = sl;
+    }
+    if (!oldest)
+        return;
+    fprintf(stderr,
+            "waft: serve: dropped %s: still in its handshake, and %u handshakes at once is the "
+            "most\n",
+            oldest->peer, handshakes);
+    kill(oldest->pid, SIGUSR1);
+    oldest->dropped = 1;
 }
 
 int cli_serve_main(int argc, char **argv)
@@ -689,12 +867,36 @@ int cli_serve_main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    int running = 0;
-    status = CLI_EXIT_OK;
+    serve_state st;
+    memset(&st, 0, sizeof st);
+    /* dropped handshakes keep a slot until they are reaped: room for as many again */
+    st.cap = o.max_programs + 2 * MAX_HANDSHAKES;
+    st.slots = calloc(st.cap, sizeof *st.slots);
+    struct pollfd *pfs = calloc(1 + MAX_REFUSALS + st.cap, sizeof *pfs);
+    if (!st.slots || !pfs) {
+        fprintf(stderr, "waft: serve: out of memory\n");
+        status = CLI_EXIT_ERROR;
+        stop_serving = 1;
+    } else {
+        status = CLI_EXIT_OK;
+    }
     while (!stop_serving) {
-        reap(&running);
-        struct pollfd pf = { lfd, POLLIN, 0 };
-        if (poll(&pf, 1, 200) <= 0)
+        reap(&st);
+        nfds_t np = 0;
+        pfs[np++] = (struct pollfd){ lfd, POLLIN, 0 };
+        for (unsigned i = 0; i < st.nrefusals; i++)
+            pfs[np++] = (struct pollfd){ st.refusals[i].fd, POLLIN, 0 };
+        for (unsigned i = 0; i < st.nslots; i++)
+            if (st.slots[i].pipe_fd >= 0)
+                pfs[np++] = (struct pollfd){ st.slots[i].pipe_fd, POLLIN, 0 };
+        if (poll(pfs, np, 200) < 0)
+            continue;
+        nfds_t k = 1 + st.nrefusals;
+        for (unsigned i = 0; i < st.nslots; i++)
+            if (st.slots[i].pipe_fd >= 0 && pfs[k++].revents)
+                read_report(&st.slots[i]);
+        drain_refusals(&st, pfs + 1);
+        if (!(pfs[0].revents & POLLIN))
             continue;
         struct sockaddr_storage peer;
         socklen_t pl = sizeof peer;
@@ -703,10 +905,21 @@ int cli_serve_main(int argc, char **argv)
             continue;
         char pname[128];
         peer_name(&peer, pname, sizeof pname);
-        if (running >= MAX_HANDLERS) {
-            fprintf(stderr, "waft: serve: refused %s: %d connections and programs already\n", pname,
-                    running);
-            close(fd);
+        unsigned handshakes, programs;
+        reap(&st); /* a program that just ended frees its slot */
+        count_slots(&st, &handshakes, &programs);
+        if (programs >= o.max_programs) {
+            char why[160];
+            snprintf(why, sizeof why,
+                     "server busy: all %u program slots taken (--max-programs); try again later",
+                     programs);
+            refuse_connection(&st, fd, pname, why);
+            continue;
+        }
+        if (handshakes >= MAX_HANDSHAKES)
+            drop_oldest_handshake(&st, handshakes);
+        if (st.nslots == st.cap) {
+            refuse_connection(&st, fd, pname, "server busy: too many connections; try again later");
             continue;
         }
         int pipefd[2];
@@ -720,12 +933,18 @@ int cli_serve_main(int argc, char **argv)
         if (pid == 0) {
             close(lfd);
             close(pipefd[0]);
+            /* the server's other descriptors are not this child's to keep open */
+            for (unsigned i = 0; i < st.nrefusals; i++)
+                close(st.refusals[i].fd);
+            for (unsigned i = 0; i < st.nslots; i++)
+                if (st.slots[i].pipe_fd >= 0)
+                    close(st.slots[i].pipe_fd);
             signal(SIGINT, SIG_DFL);
             signal(SIGTERM, SIG_DFL);
-            int st = serve_child(&o, &key, cache, fd, pname, pipefd[1]);
+            int child_status = serve_child(&o, &key, cache, fd, pname, pipefd[1]);
             fflush(stdout);
             fflush(stderr);
-            _exit(st);
+            _exit(child_status);
         }
         close(fd);
         close(pipefd[1]);
@@ -734,26 +953,38 @@ int cli_serve_main(int argc, char **argv)
             fprintf(stderr, "waft: serve: cannot fork: %s\n", strerror(errno));
             continue;
         }
-        running++;
         if (!o.once) {
-            close(pipefd[0]);
+            serve_slot *slot = &st.slots[st.nslots++];
+            memset(slot, 0, sizeof *slot);
+            slot->pid = pid;
+            slot->pipe_fd = pipefd[0];
+            slot->handshaking = 1;
+            slot->order = st.accepted++;
+            snprintf(slot->peer, sizeof slot->peer, "%s", pname);
             continue;
         }
         /* --once: this connection decides; wait for its child */
         char one = 0;
         ssize_t got;
-        while ((got = read(pipefd[0], &one, 1)) < 0 && errno == EINTR)
+        while (((got = read(pipefd[0], &one, 1)) < 0 && errno == EINTR) ||
+               (got == 1 && one != CHILD_COMMITTED))
             ;
         close(pipefd[0]);
-        int st = 0;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        int ws = 0;
+        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
             ;
-        running--;
         if (got == 1) {
-            status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
             break;
         }
     }
+    for (unsigned i = 0; i < st.nrefusals; i++)
+        close(st.refusals[i].fd);
+    for (unsigned i = 0; i < st.nslots; i++)
+        if (st.slots[i].pipe_fd >= 0)
+            close(st.slots[i].pipe_fd);
+    free(st.slots);
+    free(pfs);
     close(lfd); /* programs still running in children go on (unless the signal that stopped
                  * the server reached their process group too, as Ctrl-C does) */
 out_cache:
