@@ -74,7 +74,7 @@ UNIT := $(BUILD)/waft-unit
 SPECRUN := $(BUILD)/waft-spec
 XRESTORE := $(BUILD)/waft-xrestore
 
-.PHONY: all lib cli test unit spec spec-counted wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install
+.PHONY: all lib cli test unit spec spec-counted diff regress wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install
 
 all: lib cli
 
@@ -108,6 +108,15 @@ $(SPECRUN): $(SPEC_OBJ) $(LIB)
 $(XRESTORE): $(XR_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(XR_OBJ) $(LIB) $(LDLIBS_ALL)
 
+# Differential runs of generated modules: fast loop vs counting loop vs stopped, saved and
+# restored every few instructions (tests/fuzz/fuzz_diff.c); DIFF_SEEDS inputs.
+DIFF := $(BUILD)/waft-diff
+DIFF_SEEDS ?= 400
+$(DIFF): tests/fuzz/fuzz_diff.c $(LIB)
+	$(CC) $(CFLAGS_ALL) -DWAFT_DIFF_MAIN $(LDFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS_ALL)
+diff: $(DIFF)
+	cd $(BUILD) && $(EMU) $(abspath $(DIFF)) $(DIFF_SEEDS)
+
 unit: $(UNIT) $(UNIT_WASM)
 	$(EMU) $(UNIT) $(BUILD)/tests/unit/wat
 
@@ -118,7 +127,7 @@ spec: $(SPECRUN)
 spec-counted: $(SPECRUN)
 	$(EMU) $(SPECRUN) --counted --expected tests/spec/expected-failures.txt $(SPEC)/core
 
-test: unit spec spec-counted
+test: unit spec spec-counted diff
 
 # WASI preview1: C programs built for wasm32-wasi (and natively), run under `waft run`.
 wasi: $(CLI) $(LIB)
@@ -129,14 +138,19 @@ wasi: $(CLI) $(LIB)
 check:
 	$(MAKE) format-check
 	$(MAKE) all test
-	$(MAKE) SAN=address,undefined test wasi cli-tests
+	$(MAKE) SAN=address,undefined test wasi cli-tests regress
 	bash tests/cli/run.sh $(BUILD)/waft
+	bash tests/regress/run.sh $(BUILD)/waft
 	bash tests/wasi/run.sh $(BUILD)/waft
 	bash tests/ckpt/run.sh $(BUILD)/waft
 	bash tests/ckpt/triggers.sh $(BUILD)/waft
 	$(MAKE) sqlite-wasm
 	bash tests/migrate/run.sh $(BUILD)/waft
 	WAFT_MIGRATE_ONLY_FAULTS=1 bash tests/migrate/run.sh $(BUILD)/asan-ubsan/waft
+
+# Regression cases, one per fixed defect (tests/regress/run.sh).
+regress: $(CLI)
+	bash tests/regress/run.sh $(CLI)
 
 # The CLI tests against this build's waft (e.g. the sanitizer build).
 cli-tests: $(CLI)
@@ -228,8 +242,8 @@ bench-profile:
 FUZZ_BUILD := build/fuzz
 FUZZ_TIME ?= 60
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
-# Both targets, FUZZ_TIME seconds each.
-fuzz: fuzz-module fuzz-image
+# Every target, FUZZ_TIME seconds each.
+fuzz: fuzz-module fuzz-image fuzz-diff
 
 fuzz-lib:
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang O=-O1 \
@@ -243,6 +257,14 @@ fuzz-module: fuzz-lib
 	if [ -d $(SPEC)/core ]; then cp $(SPEC)/core/*/*.wasm $(FUZZ_BUILD)/seeds/; fi
 	$(FUZZ_BUILD)/fuzz_module -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=10 \
 	    -rss_limit_mb=2048 $(FUZZ_BUILD)/corpus tests/fuzz/corpus $(FUZZ_BUILD)/seeds
+
+# generated modules: fast loop vs counting loop vs checkpoint/restore (tests/fuzz/fuzz_diff.c)
+fuzz-diff: fuzz-lib
+	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_diff.c $(FUZZ_BUILD)/libwaft.a $(LDLIBS_ALL) \
+	    -o $(FUZZ_BUILD)/fuzz_diff
+	mkdir -p $(FUZZ_BUILD)/diff-corpus
+	cd $(FUZZ_BUILD) && ./fuzz_diff -max_total_time=$(FUZZ_TIME) -max_len=2048 -timeout=20 \
+	    -rss_limit_mb=2048 diff-corpus
 
 # the image reader and restore; seeds are images written by the snapshot unit tests
 fuzz-image: fuzz-lib $(UNIT) $(UNIT_WASM)
