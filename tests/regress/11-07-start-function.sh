@@ -40,6 +40,8 @@ exec 7>in
 wait_until 20 in_start
 "$waft" checkpoint "$pid" --image "$PWD/req.img" >ck.out 2>ck.err && fail "checkpoint inside the start function succeeded"
 grep -q "start function" ck.err || fail "refusal without a reason: $(cat ck.err)"
+"$waft" migrate "$pid" --to 127.0.0.1:9 >mig.out 2>mig.err && fail "migration inside the start function succeeded"
+grep -q "start function" mig.err || fail "migration refused without a reason: $(cat mig.err)"
 kill -USR1 "$pid"
 echo x >&7 # spins, reads again
 kill -USR1 "$pid"
