@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* snapshot.h - the image: a portable, WebAssembly-level copy of one instance's state.
  *
- * The public surface is include/waft/waft_snapshot.h; this header only describes the
- * in-memory form of a decoded image, shared by the capture, codec and restore code of
- * snapshot.c. Layout on the wire: docs/image-format.md.
+ * The public surface is include/waft/waft_snapshot.h; this header describes the in-memory
+ * form of a decoded image and the contract between the files of src/snapshot/:
+ *   capture.c  store -> waft_image (snap_capture), extension registry
+ *   records.c  waft_image <-> bytes: record codecs, the record table, writer and reader
+ *   file.c     buffers and files: encode, atomic save, decode, load, image lifetime
+ *   restore.c  waft_image -> store, checked against the module
+ * Layout on the wire: docs/image-format.md.
  *
  * Invariants:
  *  - A snap_image read from bytes has passed every structural check: checksums, lengths,
- *    counts within the bytes present, booleans 0/1, no trailing bytes in any record.
- *    Semantic checks against the module happen at restore.
+ *    record versions, END's count, counts within the bytes present, booleans 0/1, no
+ *    trailing bytes in any record. Semantic checks against the module happen at restore.
  *  - Function references inside an image are module function indices + 1 (0 = null), never
  *    store indices, so they mean the same thing in any process.
  */
@@ -103,6 +107,50 @@ struct waft_image {
     void *map; /* the image file, mapped read-only (waft_image_load), or NULL */
     size_t map_len;
 };
+
+/* The image being written: a list of byte ranges in order. Small metadata lives in owned
+ * buffers; large payloads (linear memory) are referenced in place. */
+typedef struct snap_out {
+    base_alloc *a;
+    struct snap_out_iov {
+        const uint8_t *p;
+        size_t len;
+    } * iov;
+    uint32_t niov, cap_iov;
+    uint8_t **owned;
+    uint32_t nowned, cap_owned;
+    uint32_t crc_chain; /* over the file header and every record's header and checksum */
+    size_t total;
+    bool failed;
+    char why[160];
+} snap_out;
+
+/* Makes an empty image for `engine` (NULL if out of memory). */
+WAFT_INTERNAL waft_image *snap_image_new(waft_engine *engine);
+/* Hands `buf` (from the image's allocator) to the image, which frees it with itself; false
+ * (and `buf` not taken) if out of memory. */
+WAFT_INTERNAL bool snap_image_own(waft_image *img, uint8_t *buf);
+
+/* Fills `img` from the instance's state; the image borrows linear memory and the module's
+ * bytes. WAFT_ERR_STATE (running, or a call made from a host function), WAFT_ERR_UNSUPPORTED
+ * (a reference that cannot be saved) or WAFT_ERR_NOMEM, with a message in `err`. */
+WAFT_INTERNAL waft_result snap_capture(waft_store *s, const waft_instance *inst, waft_image *img,
+                                       waft_error *err);
+
+/* Writes `img` as the byte ranges of `o` (initialized here; release with snap_out_free),
+ * following the record table. WAFT_ERR_NOMEM with a message on failure (`o` freed). */
+WAFT_INTERNAL waft_result snap_encode(waft_image *img, const waft_image_options *opt, snap_out *o,
+                                      waft_error *err);
+WAFT_INTERNAL void snap_out_free(snap_out *o);
+
+/* Reads `len` bytes into `img` (whose spans then point into `in`, which must live as long
+ * as the image). Hostile input: WAFT_ERR_IMAGE with a message naming the record and the
+ * byte offset, or WAFT_ERR_NOMEM. On failure `img` must still be freed. */
+WAFT_INTERNAL waft_result snap_decode(waft_image *img, const uint8_t *in, size_t len,
+                                      waft_error *err);
+
+/* Bytes a reading codec may allocate on behalf of `plen` bytes of record payload. */
+WAFT_INTERNAL size_t snap_record_budget(size_t plen);
 
 /* Writes `len` bytes of an extension record's name (at most SNAP_EXT_NAME_MAX: hostile input)
  * into `out` as printable ASCII: '\\' and bytes outside 0x20..0x7e become \xNN, so a name

@@ -1,0 +1,921 @@
+/* SPDX-License-Identifier: MIT */
+/* records.c - the wire format of images: one codec per record for both directions, the
+ * record table that drives writing and reading, and the hostile reader.
+ *
+ * Wire layout (docs/image-format.md):
+ *
+ *   header  | magic 8 | version u32 | order probe u32 | f64 probe u64 | crc u32 | zero u32 |
+ *   record  | tag u32 | version u16 | flags u16 | stored u64 | raw u64 |
+ *           | payload (stored bytes; zstd frame when flags & COMPRESSED) | crc u32 of payload |
+ *   ...
+ *   END     | tag 'END ' record whose payload is u32 crc of every byte before it, u32 count |
+ *
+ * Lengths come before their payload and checksums after it, so an image is written in one
+ * pass, straight from linear memory to the file or socket, without staging it in a buffer.
+ *
+ * Invariants:
+ *  - Which records exist, their versions, flags, repeat rules and codecs are written once,
+ *    in records[]; the writer, the reader, the presence check and END's count all use it.
+ *  - The reader never reads outside the bytes given, never parses a record it will refuse
+ *    as a repeat, and allocates on behalf of a record no more than that record's own
+ *    (uncompressed) size justifies.
+ */
+#include "snapshot/snapshot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(WAFT_HAVE_ZSTD)
+#include <zstd.h>
+#endif
+
+static const uint8_t image_magic[8] = { 0x89, 'W', 'A', 'F', 'T', '\r', '\n', 0x1a };
+#define ORDER_PROBE 0x01020304u
+#define F64_PROBE   0xBFF8000000000000ull /* -1.5 */
+#define HEADER_SIZE 32u
+#define RECORD_HEAD 24u
+#define RECORD_TAIL 4u
+
+#define TAG(a, b, c, d) \
+    ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
+enum {
+    TAG_MODULE = TAG('M', 'O', 'D', 'L'),
+    TAG_MEMORY = TAG('M', 'E', 'M', 'S'),
+    TAG_MEMORY_LAYOUT = TAG('M', 'E', 'M', 'L'), /* sizes only: contents sent elsewhere */
+    TAG_TABLES = TAG('T', 'A', 'B', 'L'),
+    TAG_GLOBALS = TAG('G', 'L', 'O', 'B'),
+    TAG_SEGMENTS = TAG('S', 'E', 'G', 'S'),
+    TAG_FRAMES = TAG('S', 'T', 'A', 'K'),
+    TAG_EXEC = TAG('E', 'X', 'E', 'C'),
+    TAG_EXT = TAG('E', 'X', 'T', 'N'),
+    TAG_END = TAG('E', 'N', 'D', ' '),
+};
+enum {
+    REC_REQUIRED = 1,
+    REC_COMPRESSED = 2
+};
+
+/* Largest counts an image may declare (beyond what the bytes present can justify anyway). */
+#define MAX_FRAMES (1u << 20)
+#define MAX_SLOTS  (1u << 26)
+#define MAX_EXTS   64u
+
+void snap_name_escape(const uint8_t *name, uint32_t len, char out[SNAP_EXT_NAME_SHOWN])
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t at = 0;
+    for (uint32_t i = 0; i < len && i < SNAP_EXT_NAME_MAX; i++) {
+        uint8_t ch = name[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+            out[at++] = (char)ch;
+        } else {
+            out[at++] = '\\';
+            out[at++] = 'x';
+            out[at++] = digits[ch >> 4];
+            out[at++] = digits[ch & 15];
+        }
+    }
+    out[at] = 0;
+}
+
+/* ==== Records: one codec function each, for both directions ==== */
+
+static void *codec_array(base_codec *c, base_alloc *a, void *p, uint64_t n, size_t elem,
+                         uint64_t min_wire)
+{
+    if (c->writing || c->failed)
+        return p;
+    /* every element takes at least min_wire bytes of input: hostile counts stop here */
+    if (min_wire && n > (c->in_len - c->pos) / min_wire) {
+        codec_fail(c, "count %llu at offset %zu exceeds the record", (unsigned long long)n, c->pos);
+        return NULL;
+    }
+    if (!codec_charge(c, n * elem + 1))
+        return NULL;
+    void *q = base_calloc(a, (size_t)n ? (size_t)n : 1, elem);
+    if (!q)
+        codec_fail(c, "out of memory");
+    return q;
+}
+
+static void rec_module(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    codec_raw(c, img->module_hash, 32);
+    codec_u64(c, &img->module_len);
+    bool embedded = img->module_bytes != NULL;
+    codec_bool(c, &embedded);
+    if (embedded) {
+        if (!c->writing && img->module_len > c->in_len - c->pos) {
+            codec_fail(c, "embedded module of %llu bytes exceeds the record",
+                       (unsigned long long)img->module_len);
+            return;
+        }
+        img->module_bytes = codec_span(c, img->module_bytes, (size_t)img->module_len);
+    }
+}
+
+static bool chunk_is_zero(const uint8_t *p)
+{
+    uint64_t acc = 0;
+    for (size_t i = 0; i < SNAP_CHUNK; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    return acc == 0;
+}
+
+static void rec_memories(base_codec *c, waft_image *img)
+{
+    codec_u32(c, &img->nmemories);
+    img->memories =
+        codec_array(c, img->alloc, img->memories, img->nmemories, sizeof *img->memories, 9);
+    for (uint32_t i = 0; i < img->nmemories && !c->failed; i++) {
+        snap_memory *m = &img->memories[i];
+        codec_u32(c, &m->pages);
+        codec_u32(c, &m->max_pages);
+        codec_bool(c, &m->has_max);
+        if (!c->writing && (m->pages > 65536 || m->max_pages > 65536 || m->pages > m->max_pages)) {
+            codec_fail(c, "memory %u: %u pages with maximum %u is impossible", i, m->pages,
+                       m->max_pages);
+            return;
+        }
+        if (img->memory_external)
+            continue; /* MEML: the contents travel separately (migration) */
+        uint64_t nchunks = (uint64_t)m->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK);
+        uint64_t map_bytes = (nchunks + 7) / 8;
+        if (c->writing) {
+            /* the bitmap of non-zero chunks, then those chunks: referenced in place, runs of
+             * adjacent chunks as one piece */
+            uint8_t *map = base_calloc(c->alloc, (size_t)map_bytes + 1, 1);
+            if (!map) {
+                codec_fail(c, "out of memory");
+                return;
+            }
+            for (uint64_t k = 0; k < nchunks; k++)
+                if (!chunk_is_zero(m->data + k * SNAP_CHUNK))
+                    map[k / 8] |= (uint8_t)(1u << (k % 8));
+            codec_raw(c, map, (size_t)map_bytes);
+            for (uint64_t k = 0; k < nchunks;) {
+                if (!(map[k / 8] & (1u << (k % 8)))) {
+                    k++;
+                    continue;
+                }
+                uint64_t run = k;
+                while (run < nchunks && (map[run / 8] & (1u << (run % 8))))
+                    run++;
+                codec_span_ext(c, m->data + k * SNAP_CHUNK, (size_t)((run - k) * SNAP_CHUNK));
+                k = run;
+            }
+            base_free(c->alloc, map);
+        } else {
+            const uint8_t *map = codec_span(c, NULL, (size_t)map_bytes);
+            if (!map)
+                return;
+            uint64_t stored = 0;
+            for (uint64_t k = 0; k < nchunks; k++)
+                stored += (map[k / 8] >> (k % 8)) & 1u;
+            if (nchunks % 8 && (map[map_bytes - 1] >> (nchunks % 8)) != 0) {
+                codec_fail(c, "memory %u: bitmap has bits past the last page", i);
+                return;
+            }
+            m->bitmap = (uint8_t *)map;
+            m->nstored = stored;
+            if (stored > (c->in_len - c->pos) / SNAP_CHUNK) {
+                codec_fail(c, "memory %u: %llu stored pages exceed the record", i,
+                           (unsigned long long)stored);
+                return;
+            }
+            m->chunks = codec_span(c, NULL, (size_t)(stored * SNAP_CHUNK));
+        }
+    }
+}
+
+static void rec_tables(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    codec_u32(c, &img->ntables);
+    img->tables = codec_array(c, img->alloc, img->tables, img->ntables, sizeof *img->tables, 10);
+    for (uint32_t i = 0; i < img->ntables && !c->failed; i++) {
+        snap_table *t = &img->tables[i];
+        codec_u8(c, &t->elem_type);
+        codec_u32(c, &t->size);
+        codec_u32(c, &t->max);
+        codec_bool(c, &t->has_max);
+        t->elems = codec_array(c, img->alloc, t->elems, t->size, sizeof *t->elems, 4);
+        for (uint32_t k = 0; k < t->size && !c->failed; k++)
+            codec_u32(c, &t->elems[k]);
+    }
+}
+
+static void rec_globals(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    codec_u32(c, &img->nglobals);
+    img->globals =
+        codec_array(c, img->alloc, img->globals, img->nglobals, sizeof *img->globals, 10);
+    for (uint32_t i = 0; i < img->nglobals && !c->failed; i++) {
+        codec_u8(c, &img->globals[i].type);
+        codec_bool(c, &img->globals[i].mutable_);
+        codec_u64(c, &img->globals[i].value);
+    }
+}
+
+static void rec_segments(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    codec_u32(c, &img->nelems);
+    img->elem_dropped = codec_array(c, img->alloc, img->elem_dropped, img->nelems, 1, 1);
+    for (uint32_t i = 0; i < img->nelems && !c->failed; i++)
+        codec_bool(c, &img->elem_dropped[i]);
+    codec_u32(c, &img->ndatas);
+    img->data_dropped = codec_array(c, img->alloc, img->data_dropped, img->ndatas, 1, 1);
+    for (uint32_t i = 0; i < img->ndatas && !c->failed; i++)
+        codec_bool(c, &img->data_dropped[i]);
+}
+
+static void rec_frames(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    codec_u32(c, &img->nframes);
+    if (!c->writing && img->nframes > MAX_FRAMES) {
+        codec_fail(c, "%u frames is more than any stack holds", img->nframes);
+        return;
+    }
+    img->frames = codec_array(c, img->alloc, img->frames, img->nframes, sizeof *img->frames, 16);
+    for (uint32_t i = 0; i < img->nframes && !c->failed; i++) {
+        snap_frame *f = &img->frames[i];
+        codec_u32(c, &f->func);
+        codec_u32(c, &f->offset);
+        codec_u32(c, &f->nlocals);
+        codec_u32(c, &f->nvalues);
+        uint64_t n = (uint64_t)f->nlocals + f->nvalues;
+        if (!c->writing && n > MAX_SLOTS) {
+            codec_fail(c, "frame %u: %llu slots is more than any stack holds", i,
+                       (unsigned long long)n);
+            return;
+        }
+        f->slots = codec_array(c, img->alloc, f->slots, n, sizeof *f->slots, 8);
+        for (uint64_t k = 0; k < n && !c->failed; k++)
+            codec_u64(c, &f->slots[k]);
+    }
+}
+
+static void rec_exec(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    codec_u64(c, &img->fuel);
+    codec_u64(c, &img->steps);
+}
+
+static void rec_mems(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    if (!c->writing)
+        img->memory_external = false;
+    rec_memories(c, img);
+}
+
+static void rec_meml(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    if (!c->writing)
+        img->memory_external = true;
+    rec_memories(c, img);
+}
+
+/* Reading: appends extension record `img->nexts`; writing: writes extension `index`. */
+static void rec_ext(base_codec *c, waft_image *img, uint32_t index)
+{
+    if (!c->writing) {
+        if (!base_grow(img->alloc, (void **)&img->exts, &img->cap_exts, img->nexts + 1,
+                       sizeof *img->exts)) {
+            codec_fail(c, "out of memory");
+            return;
+        }
+        index = img->nexts++;
+        memset(&img->exts[index], 0, sizeof *img->exts);
+    }
+    snap_ext *e = &img->exts[index];
+    codec_blob(c, &e->name, &e->name_len, SNAP_EXT_NAME_MAX);
+    codec_u32(c, &e->version);
+    codec_blob(c, &e->payload, &e->len, UINT32_MAX);
+    if (c->writing || c->failed)
+        return;
+    /* names are matched against registered C strings and printed: no empty names, no NUL
+     * bytes, no two records for one extension */
+    char shown[SNAP_EXT_NAME_SHOWN];
+    snap_name_escape(e->name, e->name_len, shown);
+    if (e->name_len == 0 || memchr(e->name, 0, e->name_len) != NULL) {
+        codec_fail(c, "extension name \"%s\" is empty or holds a NUL byte", shown);
+        return;
+    }
+    for (uint32_t k = 0; k < index; k++)
+        if (img->exts[k].name_len == e->name_len &&
+            memcmp(img->exts[k].name, e->name, e->name_len) == 0)
+            codec_fail(c, "extension \"%s\" appears twice", shown);
+}
+
+/* END: the checksum chain of everything before it, and how many records came before. */
+static void rec_end(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    codec_u32(c, &img->end_crc);
+    codec_u32(c, &img->end_count);
+}
+
+/* ==== The record table ==== */
+
+/* How often a record appears in an image. */
+enum {
+    REC_ONCE, /* exactly once; the records of one group are alternatives (MEMS or MEML) */
+    REC_MANY, /* any number of times, at most MAX_EXTS */
+    REC_LAST  /* exactly once, and last: END */
+};
+
+typedef struct rec_desc {
+    uint32_t tag;
+    uint16_t version; /* the version written, and the only one read */
+    uint16_t flags;   /* written: REC_REQUIRED or 0 */
+    uint8_t presence; /* REC_ONCE, REC_MANY or REC_LAST */
+    uint8_t group;    /* REC_ONCE: index of its group of alternatives */
+    bool compress;    /* compressed when the options ask for it (and it pays) */
+    void (*codec)(base_codec *c, waft_image *img, uint32_t index);
+    uint32_t (*count)(const waft_image *img); /* writing: how many records the image gets */
+} rec_desc;
+
+static uint32_t count_one(const waft_image *img)
+{
+    (void)img;
+    return 1;
+}
+
+static uint32_t count_mems(const waft_image *img)
+{
+    return img->memory_external ? 0 : 1;
+}
+
+static uint32_t count_meml(const waft_image *img)
+{
+    return img->memory_external ? 1 : 0;
+}
+
+static uint32_t count_exts(const waft_image *img)
+{
+    return img->nexts;
+}
+
+#define REC_GROUPS 9u
+
+/* Every record type, once: the writer writes them in this order (each `count` times); the
+ * reader finds a tag's codec here, refuses any other version, refuses repeats of REC_ONCE
+ * records, counts the records for END and requires every group to appear. A new record or
+ * version is one line here plus its codec (and docs/image-format.md). */
+static const rec_desc records[] = {
+    /* tag, version, flags written, presence, group, compressible, codec, count written */
+    { TAG_MODULE, 1, REC_REQUIRED, REC_ONCE, 0, false, rec_module, count_one },
+    { TAG_MEMORY, 1, REC_REQUIRED, REC_ONCE, 1, true, rec_mems, count_mems },
+    { TAG_MEMORY_LAYOUT, 1, REC_REQUIRED, REC_ONCE, 1, true, rec_meml, count_meml },
+    { TAG_TABLES, 1, REC_REQUIRED, REC_ONCE, 2, true, rec_tables, count_one },
+    { TAG_GLOBALS, 1, REC_REQUIRED, REC_ONCE, 3, false, rec_globals, count_one },
+    { TAG_SEGMENTS, 1, REC_REQUIRED, REC_ONCE, 4, false, rec_segments, count_one },
+    { TAG_FRAMES, 1, REC_REQUIRED, REC_ONCE, 5, true, rec_frames, count_one },
+    { TAG_EXEC, 1, REC_REQUIRED, REC_ONCE, 6, false, rec_exec, count_one },
+    { TAG_EXT, 1, REC_REQUIRED, REC_MANY, 7, true, rec_ext, count_exts },
+    { TAG_END, 1, REC_REQUIRED, REC_LAST, 8, false, rec_end, count_one },
+};
+#define NRECORD_TYPES (sizeof records / sizeof records[0])
+
+static const rec_desc *record_find(uint32_t tag)
+{
+    for (size_t i = 0; i < NRECORD_TYPES; i++)
+        if (records[i].tag == tag)
+            return &records[i];
+    return NULL;
+}
+
+/* ==== Public codec for extensions ==== */
+
+WAFT_API int waft_codec_writing(const waft_codec *c)
+{
+    return c->writing;
+}
+
+WAFT_API int waft_codec_failed(const waft_codec *c)
+{
+    return c->failed;
+}
+
+WAFT_API void waft_codec_fail(waft_codec *c, const char *message)
+{
+    codec_fail(c, "%s", message);
+}
+
+WAFT_API void waft_codec_u8(waft_codec *c, uint8_t *v)
+{
+    codec_u8(c, v);
+}
+
+WAFT_API void waft_codec_u32(waft_codec *c, uint32_t *v)
+{
+    codec_u32(c, v);
+}
+
+WAFT_API void waft_codec_u64(waft_codec *c, uint64_t *v)
+{
+    codec_u64(c, v);
+}
+
+WAFT_API void waft_codec_i64(waft_codec *c, int64_t *v)
+{
+    uint64_t u = (uint64_t)*v;
+    codec_u64(c, &u);
+    *v = (int64_t)u;
+}
+
+WAFT_API uint64_t waft_codec_remaining(const waft_codec *c)
+{
+    return c->writing ? 0 : c->in_len - c->pos;
+}
+
+WAFT_API void waft_codec_skip(waft_codec *c, uint64_t n)
+{
+    if (c->writing || c->failed)
+        return;
+    if (n > c->in_len - c->pos) {
+        codec_fail(c, "truncated: cannot skip %llu bytes at offset %zu", (unsigned long long)n,
+                   c->pos);
+        return;
+    }
+    c->pos += (size_t)n;
+}
+
+WAFT_API void waft_codec_string(waft_codec *c, char **s, uint32_t *len, uint32_t max)
+{
+    if (c->writing) {
+        codec_u32(c, len);
+        codec_raw(c, *s, *len);
+        return;
+    }
+    *s = NULL;
+    const uint8_t *in = codec_blob_read(c, len, max);
+    if (!in)
+        return;
+    *s = malloc((size_t)*len + 1); /* the caller frees it with free() */
+    if (!*s) {
+        codec_fail(c, "out of memory");
+        return;
+    }
+    memcpy(*s, in, *len);
+    (*s)[*len] = 0;
+}
+
+/* ==== Encoding ==== */
+
+static const char *tag_name(uint32_t tag, char buf[5])
+{
+    for (int i = 0; i < 4; i++) {
+        char ch = (char)(tag >> (8 * i));
+        buf[i] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+    }
+    buf[4] = 0;
+    return buf;
+}
+
+
+static void out_fail(snap_out *o, const char *why)
+{
+    if (!o->failed) {
+        o->failed = true;
+        snprintf(o->why, sizeof o->why, "%s", why);
+    }
+}
+
+static bool out_own(snap_out *o, uint8_t *buf)
+{
+    if (!base_grow(o->a, (void **)&o->owned, &o->cap_owned, o->nowned + 1, sizeof *o->owned)) {
+        base_free(o->a, buf);
+        out_fail(o, "out of memory");
+        return false;
+    }
+    o->owned[o->nowned++] = buf;
+    return true;
+}
+
+static void out_ref(snap_out *o, const uint8_t *p, size_t len)
+{
+    if (o->failed || len == 0)
+        return;
+    if (!base_grow(o->a, (void **)&o->iov, &o->cap_iov, o->niov + 1, sizeof *o->iov)) {
+        out_fail(o, "out of memory");
+        return;
+    }
+    o->iov[o->niov].p = p;
+    o->iov[o->niov].len = len;
+    o->niov++;
+    o->total += len;
+}
+
+/* Appends a copy of small bytes. */
+static void out_copy(snap_out *o, const void *p, size_t len)
+{
+    if (o->failed)
+        return;
+    uint8_t *b = base_malloc(o->a, len ? len : 1);
+    if (!b) {
+        out_fail(o, "out of memory");
+        return;
+    }
+    memcpy(b, p, len);
+    if (out_own(o, b))
+        out_ref(o, b, len);
+}
+
+void snap_out_free(snap_out *o)
+{
+    for (uint32_t i = 0; i < o->nowned; i++)
+        base_free(o->a, o->owned[i]);
+    base_free(o->a, o->owned);
+    base_free(o->a, o->iov);
+    memset(o, 0, sizeof *o);
+}
+
+/* Appends one record: header, the payload's pieces (the codec's buffer is handed over to
+ * `o`), its checksum. Compressed records are flattened and compressed first. */
+static void put_record(snap_out *o, const rec_desc *d, base_codec *payload,
+                       const waft_image_options *opt)
+{
+    uint16_t flags = d->flags;
+    codec_pieces_close(payload);
+    if (payload->failed) {
+        out_fail(o, payload->why);
+        codec_free(payload);
+        return;
+    }
+    size_t raw = codec_written(payload);
+    uint8_t *zbuf = NULL;
+    size_t zlen = 0;
+#if defined(WAFT_HAVE_ZSTD)
+    if (d->compress && opt && opt->compress && raw >= 256) {
+        uint8_t *flat = base_malloc(o->a, raw);
+        size_t bound = ZSTD_compressBound(raw);
+        zbuf = flat ? base_malloc(o->a, bound) : NULL;
+        if (zbuf) {
+            size_t at = 0;
+            for (uint32_t i = 0; i < payload->npieces; i++) {
+                const codec_piece *pc = &payload->pieces[i];
+                memcpy(flat + at, pc->ext ? pc->ext : payload->buf + pc->off, pc->len);
+                at += pc->len;
+            }
+            size_t z = ZSTD_compress(zbuf, bound, flat, raw, opt->level ? opt->level : 1);
+            if (!ZSTD_isError(z) && z < raw) {
+                zlen = z;
+                flags |= REC_COMPRESSED;
+            } else {
+                base_free(o->a, zbuf);
+                zbuf = NULL;
+            }
+        }
+        base_free(o->a, flat);
+    }
+#else
+    (void)opt;
+#endif
+    uint8_t head[RECORD_HEAD];
+    base_store32(head, d->tag);
+    base_store16(head + 4, d->version);
+    base_store16(head + 6, flags);
+    base_store64(head + 8, zbuf ? zlen : raw);
+    base_store64(head + 16, raw);
+    out_copy(o, head, sizeof head);
+    o->crc_chain = base_crc32c(o->crc_chain, head, sizeof head);
+    uint32_t crc = 0;
+    if (zbuf) {
+        crc = base_crc32c(0, zbuf, zlen);
+        if (out_own(o, zbuf))
+            out_ref(o, zbuf, zlen);
+    } else {
+        for (uint32_t i = 0; i < payload->npieces; i++) {
+            const codec_piece *pc = &payload->pieces[i];
+            const uint8_t *p = pc->ext ? pc->ext : payload->buf + pc->off;
+            crc = base_crc32c(crc, p, pc->len);
+            out_ref(o, p, pc->len);
+        }
+        /* the buffer now backs iovs: hand it over */
+        if (payload->buf && out_own(o, payload->buf))
+            payload->buf = NULL;
+    }
+    uint8_t tail[RECORD_TAIL];
+    base_store32(tail, crc);
+    out_copy(o, tail, sizeof tail);
+    o->crc_chain = base_crc32c(o->crc_chain, tail, sizeof tail);
+    codec_free(payload);
+}
+
+waft_result snap_encode(waft_image *img, const waft_image_options *opt, snap_out *o,
+                        waft_error *err)
+{
+    memset(o, 0, sizeof *o);
+    o->a = img->alloc;
+    uint8_t head[HEADER_SIZE] = { 0 };
+    memcpy(head, image_magic, 8);
+    base_store32(head + 8, WAFT_IMAGE_VERSION);
+    base_store32(head + 12, ORDER_PROBE);
+    base_store64(head + 16, F64_PROBE);
+    base_store32(head + 24, base_crc32c(0, head, 24));
+    out_copy(o, head, sizeof head);
+    o->crc_chain = base_crc32c(0, head, sizeof head);
+
+    uint32_t nrecords = 0;
+    for (size_t t = 0; t < NRECORD_TYPES && !o->failed; t++) {
+        const rec_desc *d = &records[t];
+        if (d->presence == REC_LAST) {
+            img->end_crc = o->crc_chain; /* covers every byte before END */
+            img->end_count = nrecords;
+        }
+        uint32_t n = d->count(img);
+        for (uint32_t i = 0; i < n && !o->failed; i++) {
+            base_codec p;
+            codec_init_writer(&p, o->a);
+            d->codec(&p, img, i);
+            put_record(o, d, &p, opt);
+            nrecords++;
+        }
+    }
+    if (o->failed) {
+        base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "cannot encode image: %s", o->why);
+        snap_out_free(o);
+        return WAFT_ERR_NOMEM;
+    }
+    return WAFT_OK;
+}
+
+/* ==== Decoding ==== */
+
+static waft_result bad(waft_error *err, const char *what, size_t off)
+{
+    base_error_set(err, WAFT_ERR_IMAGE, (int64_t)off, -1, "%s", what);
+    return WAFT_ERR_IMAGE;
+}
+
+/* Fuzzing builds skip checksum verification, so that mutated inputs reach the record
+ * parsers and restore instead of stopping at the first checksum. */
+#if defined(WAFT_FUZZING)
+#define CHECKSUM_BAD(a, b) ((void)(a), (void)(b), false)
+#else
+#define CHECKSUM_BAD(a, b) ((a) != (b))
+#endif
+
+/* Bytes a record's codec may allocate on behalf of `plen` bytes of (uncompressed) payload:
+ * every array costs at most 8 bytes of memory per byte of the record that declares it
+ * (codec_array), plus a little for the fixed parts. Derived from the record's own contents,
+ * never from the file's size, so that a well-compressed record is read like a plain one. */
+size_t snap_record_budget(size_t plen)
+{
+    size_t slack = (size_t)1 << 20;
+    return plen > (SIZE_MAX - slack) / 8 ? SIZE_MAX : plen * 8 + slack;
+}
+
+#if defined(WAFT_HAVE_ZSTD)
+/* Decompresses the payload of a record that declares `raw` bytes uncompressed into a buffer
+ * owned by the image. The buffer grows with the data that actually comes out (doubling,
+ * never beyond `raw`), so a forged size costs nothing; what does come out is bounded by the
+ * record's declared contents, which its codec then checks exactly (a memory holds at most
+ * 4 GiB). The engine's memory limit applies to the buffer like any other allocation. */
+static waft_result inflate_record(waft_image *img, const char *tn, size_t pos, const uint8_t *z,
+                                  size_t zlen, uint64_t raw, const uint8_t **out, waft_error *err)
+{
+    waft_result r = WAFT_ERR_IMAGE;
+    ZSTD_DCtx *dctx = NULL;
+    uint8_t *buf = NULL;
+    const char *why = NULL;
+    if (ZSTD_getFrameContentSize(z, zlen) != raw) {
+        why = "the compressed data does not declare the record's size";
+        goto fail;
+    }
+    if (raw > SIZE_MAX / 2) {
+        why = "too large for this host uncompressed";
+        goto fail;
+    }
+    size_t cap = raw < ((size_t)1 << 20) ? (size_t)raw : ((size_t)1 << 20);
+    buf = base_malloc(img->alloc, cap + 1);
+    dctx = ZSTD_createDCtx();
+    if (!buf || !dctx) {
+        r = WAFT_ERR_NOMEM;
+        why = "out of memory";
+        goto fail;
+    }
+    ZSTD_inBuffer in = { z, zlen, 0 };
+    ZSTD_outBuffer o = { buf, cap, 0 };
+    for (;;) {
+        size_t in_was = in.pos, out_was = o.pos;
+        size_t left = ZSTD_decompressStream(dctx, &o, &in);
+        if (ZSTD_isError(left)) {
+            why = "bad compressed data";
+            goto fail;
+        }
+        if (left == 0)
+            break; /* the frame is complete */
+        if (o.pos == o.size && o.size < raw) {
+            size_t ncap = o.size > (size_t)raw / 2 ? (size_t)raw : o.size * 2;
+            uint8_t *nb = base_realloc(img->alloc, buf, ncap + 1);
+            if (!nb) {
+                r = WAFT_ERR_NOMEM;
+                why = "out of memory";
+                goto fail;
+            }
+            buf = nb;
+            o.dst = buf;
+            o.size = ncap;
+        } else if (in.pos == in.size || (in.pos == in_was && o.pos == out_was)) {
+            why = "bad compressed data (truncated, or more than the record declares)";
+            goto fail;
+        }
+    }
+    if (o.pos != raw || in.pos != in.size) {
+        why = "bad compressed data (its size differs from the record's)";
+        goto fail;
+    }
+    ZSTD_freeDCtx(dctx);
+    if (!snap_image_own(img, buf)) {
+        base_free(img->alloc, buf);
+        return bad(err, "out of memory", pos);
+    }
+    *out = buf;
+    img->compressed = true;
+    return WAFT_OK;
+fail:
+    ZSTD_freeDCtx(dctx);
+    base_free(img->alloc, buf);
+    base_error_set(err, r, (int64_t)pos, -1, "record %s: %s", tn, why);
+    return r;
+}
+#endif
+
+/* After END: every REC_ONCE group appeared (`seen` holds the tag seen per group). */
+static waft_result check_presence(const uint32_t seen[REC_GROUPS], size_t pos, waft_error *err)
+{
+    for (size_t t = 0; t < NRECORD_TYPES; t++) {
+        const rec_desc *d = &records[t];
+        if (d->presence != REC_ONCE || seen[d->group])
+            continue;
+        char names[64] = "", tn[5];
+        for (size_t k = t; k < NRECORD_TYPES; k++) /* the group's alternatives */
+            if (records[k].presence == REC_ONCE && records[k].group == d->group)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         names[0] ? " or " : "", tag_name(records[k].tag, tn));
+        base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1, "record %s is missing", names);
+        return WAFT_ERR_IMAGE;
+    }
+    return WAFT_OK;
+}
+
+/* Whether the record `d` (tag `tn`, at `pos`) may come now: REC_ONCE records at most once
+ * per group, REC_MANY at most MAX_EXTS times. */
+static waft_result check_repeat(const rec_desc *d, const char *tn, uint32_t seen[REC_GROUPS],
+                                uint32_t *nmany, size_t pos, waft_error *err)
+{
+    char other[5];
+    if (d->presence == REC_MANY) {
+        if (++*nmany > MAX_EXTS) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1, "record %s: more than %u of them",
+                           tn, MAX_EXTS);
+            return WAFT_ERR_IMAGE;
+        }
+        return WAFT_OK;
+    }
+    if (seen[d->group] == d->tag) {
+        base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1, "record %s appears twice", tn);
+        return WAFT_ERR_IMAGE;
+    }
+    if (seen[d->group]) {
+        base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1,
+                       "record %s cannot appear twice (record %s came before it)", tn,
+                       tag_name(seen[d->group], other));
+        return WAFT_ERR_IMAGE;
+    }
+    seen[d->group] = d->tag;
+    return WAFT_OK;
+}
+
+waft_result snap_decode(waft_image *img, const uint8_t *in, size_t len, waft_error *err)
+{
+    if (len < HEADER_SIZE)
+        return bad(err, "not a waft image: too short for the header", 0);
+    if (memcmp(in, image_magic, 8) != 0)
+        return bad(err, "not a waft image: bad magic", 0);
+    if (base_load32(in + 12) != ORDER_PROBE || base_load64(in + 16) != F64_PROBE)
+        return bad(err, "header probes do not match (corrupted or not little-endian)", 12);
+    if (CHECKSUM_BAD(base_crc32c(0, in, 24), base_load32(in + 24)))
+        return bad(err, "header checksum mismatch", 24);
+    img->version = base_load32(in + 8);
+    if (img->version != WAFT_IMAGE_VERSION) {
+        base_error_set(err, WAFT_ERR_IMAGE, 8, -1,
+                       "image format version %u is not supported (this waft reads %u)",
+                       img->version, WAFT_IMAGE_VERSION);
+        return WAFT_ERR_IMAGE;
+    }
+    img->image_size = len;
+    uint32_t seen[REC_GROUPS] = { 0 }; /* per group: the tag that appeared */
+    uint32_t nrecords = 0, nmany = 0;
+    size_t pos = HEADER_SIZE;
+    /* the END checksum covers the file header and every earlier record's header and
+     * checksum (each payload being covered by its own checksum) */
+    uint32_t chain = base_crc32c(0, in, HEADER_SIZE);
+    bool ended = false;
+    waft_result r = WAFT_OK;
+    while (!ended) {
+        if (len - pos < RECORD_HEAD)
+            return bad(err, "truncated: record header expected", pos);
+        const uint8_t *h = in + pos;
+        uint32_t tag = base_load32(h);
+        uint16_t version = base_load16(h + 4), flags = base_load16(h + 6);
+        uint64_t stored = base_load64(h + 8), raw = base_load64(h + 16);
+        char tn[5];
+        tag_name(tag, tn);
+        size_t body = pos + RECORD_HEAD;
+        if (stored > len - body || len - body - (size_t)stored < RECORD_TAIL) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1,
+                           "record %s: truncated (%llu bytes declared)", tn,
+                           (unsigned long long)stored);
+            return WAFT_ERR_IMAGE;
+        }
+        uint32_t crc = base_load32(in + body + stored);
+        if (CHECKSUM_BAD(base_crc32c(0, in + body, (size_t)stored), crc)) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)(body + (size_t)stored), -1,
+                           "record %s: checksum mismatch", tn);
+            return WAFT_ERR_IMAGE;
+        }
+        if (flags & ~(uint16_t)(REC_REQUIRED | REC_COMPRESSED)) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos + 6, -1,
+                           "record %s has unknown flags 0x%x", tn, (unsigned)flags);
+            return WAFT_ERR_IMAGE;
+        }
+        const rec_desc *d = record_find(tag);
+        if (!d && (flags & REC_REQUIRED)) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1, "unknown required record %s", tn);
+            return WAFT_ERR_IMAGE;
+        }
+        /* a known tag at another version is refused whatever its flags: this reader cannot
+         * know what a new layout of a record it relies on would mean */
+        if (d && version != d->version) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos + 4, -1,
+                           "record %s: version %u is not supported (this waft reads version %u)",
+                           tn, (unsigned)version, (unsigned)d->version);
+            return WAFT_ERR_IMAGE;
+        }
+        if (d && (r = check_repeat(d, tn, seen, &nmany, pos, err)) != WAFT_OK)
+            return r;
+        const uint8_t *payload = in + body;
+        size_t plen = (size_t)stored;
+        if (d && (flags & REC_COMPRESSED)) {
+#if defined(WAFT_HAVE_ZSTD)
+            r = inflate_record(img, tn, pos, payload, plen, raw, &payload, err);
+            if (r != WAFT_OK)
+                return r;
+            plen = (size_t)raw;
+#else
+            return bad(err, "compressed image, but this waft was built without zstd", pos);
+#endif
+        } else if (raw != stored && !(flags & REC_COMPRESSED)) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1,
+                           "record %s: stored and raw sizes disagree", tn);
+            return WAFT_ERR_IMAGE;
+        }
+        if (d) { /* an unknown optional record is skipped, but counted */
+            base_codec c;
+            codec_init_reader(&c, img->alloc, payload, plen, snap_record_budget(plen));
+            d->codec(&c, img, 0);
+            if (c.failed) {
+                base_error_set(err, WAFT_ERR_IMAGE, (int64_t)(body + c.fail_pos), -1,
+                               "record %s: %s", tn, c.why);
+                return WAFT_ERR_IMAGE;
+            }
+            if (!codec_at_end(&c)) {
+                base_error_set(err, WAFT_ERR_IMAGE, (int64_t)(body + c.pos), -1,
+                               "record %s: trailing bytes", tn);
+                return WAFT_ERR_IMAGE;
+            }
+        }
+        if (d && d->presence == REC_LAST) {
+            if (CHECKSUM_BAD(img->end_crc, chain))
+                return bad(err, "image checksum mismatch", pos);
+            if (img->end_count != nrecords) {
+                base_error_set(err, WAFT_ERR_IMAGE, (int64_t)body + 4, -1,
+                               "record %s: count %u, but %u records come before it", tn,
+                               img->end_count, nrecords);
+                return WAFT_ERR_IMAGE;
+            }
+            ended = true;
+        }
+        nrecords++;
+        chain = base_crc32c(chain, in + pos, RECORD_HEAD);
+        chain = base_crc32c(chain, in + body + (size_t)stored, RECORD_TAIL);
+        pos = body + (size_t)stored + RECORD_TAIL;
+    }
+    if (pos != len)
+        return bad(err, "bytes after the END record", pos);
+    return check_presence(seen, pos, err);
+}
