@@ -72,7 +72,8 @@
     X(snapshot_duplicate_records)     \
     X(snapshot_compressed)            \
     X(track_marks)                    \
-    X(migrate_two_step_restore)
+    X(migrate_two_step_restore)       \
+    X(start_suspend_resume)
 
 /* X(name, why): tests that fail because of a library bug that is known and not fixed yet.
  * They run and their failed checks are printed, but they are reported as known failures
