@@ -1,4 +1,4 @@
-# waft - plain GNU Makefile (see docs/building.md).
+# waft - plain GNU Makefile (README.md: the two commands and every target).
 #
 #   make            library + CLI             make check   every test (also under ASan+UBSan)
 #   make demo       install deps, run demo    make spec    the official spec suite

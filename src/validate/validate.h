@@ -4,7 +4,7 @@
  * Validation and lowering are one pass: while type-checking a body the validator knows the
  * exact operand-stack height at every instruction, so it emits internal code ("icode") with
  * branch targets resolved and stack adjustments precomputed. The interpreter executes icode;
- * the AOT tier will translate the same icode. See docs/icode.md.
+ * the AOT tier will translate the same icode. See docs/engine.md, "Internal code".
  *
  * icode layout: an array of 32-bit cells. Each instruction is one opcode cell (an icode_op)
  * followed by its immediates (opcodes.def gives how many):

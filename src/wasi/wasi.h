@@ -690,7 +690,7 @@ WAFT_INTERNAL void wasi_sandbox_release(waft_wasi *w, wasi_resolved *r);
 WAFT_INTERNAL uint16_t wasi_sandbox_open(waft_wasi *w, int base, const char *path, uint32_t flags,
                                          int *out_fd);
 
-/* ==== Waiting (io.c) ==== */
+/* ==== Waiting (fd.c) ==== */
 
 /* Waits until `f` is ready for `events` (WASI_POLL_IN/OUT) unless it cannot block (regular
  * file, directory) or the guest made it non-blocking. Returns 0 to go on, a WASI errno, or

@@ -5,7 +5,8 @@
  *
  *   make fuzz-diff FUZZ_TIME=60     libFuzzer target (clang, ASan+UBSan)
  *   make diff                        waft-diff: DIFF_SEEDS generated inputs, in make check
- *   build/waft-diff [N [FIRST]]      seeds FIRST..FIRST+N-1; a failure writes diff-SEED.wasm
+ *   build/waft-diff [N [FIRST]]      seeds FIRST..FIRST+N-1; a failure writes the module
+ *                                    to diff-failed.wasm in the current directory
  *
  * The input bytes are not a module: they are the choices of a generator that always builds
  * a valid one (generate() below): a few functions whose bodies are random typed expression
@@ -14,9 +15,10 @@
  * loops and calls to earlier functions, and constants chosen among the edge cases (NaNs
  * with payloads, infinities, -0, INT_MIN, values at the edges of every conversion). Each
  * exported function is then called in each of the three modes, in a fresh instance each
- * time, and these must agree bit for bit: how the call ends (results, or which trap), the
- * results' raw bits, the memory's size and contents, every global, and the number of
- * instructions counted (the counting and the stopped runs).
+ * time, and these must agree bit for bit: how the call ends (results, or which trap at
+ * which code offset), the results' raw bits, the memory's size and contents, every global,
+ * and the number of instructions counted (the counting and the stopped runs). Every other
+ * checkpoint is compressed when the build has zstd.
  *
  * Invariants: the generator's output always validates (a module that does not is a failure
  * of this file, reported as such); the work of one input is bounded (loops run at most 15
@@ -813,7 +815,8 @@ static const char *const mode_names[MODE_COUNT] = { "fast", "counting", "stopped
 typedef struct outcome {
     int skipped; /* over the fuel cap */
     waft_result result;
-    int trap; /* waft_trap_code when trapped */
+    int trap;             /* waft_trap_code when trapped */
+    uint64_t trap_offset; /* code offset of the innermost frame of the backtrace */
     uint64_t bits;
     uint64_t memsize;
     uint64_t memhash;
@@ -840,6 +843,7 @@ static void observe(waft_store *store, const waft_instance *inst, const waft_val
     if (r == WAFT_TRAPPED) {
         const waft_trap *t = waft_store_trap(store);
         o->trap = t ? (int)t->code : -1;
+        o->trap_offset = t && t->nframes ? t->frames[0].code_offset : UINT64_MAX;
     } else if (r == WAFT_OK) {
         o->bits = res->type == WAFT_I32 || res->type == WAFT_F32 ? res->of.i32 : res->of.i64;
     }
@@ -932,8 +936,8 @@ done:
 
 static int same(const outcome *a, const outcome *b, int steps)
 {
-    return a->result == b->result && a->trap == b->trap && a->bits == b->bits &&
-           a->memsize == b->memsize && a->memhash == b->memhash &&
+    return a->result == b->result && a->trap == b->trap && a->trap_offset == b->trap_offset &&
+           a->bits == b->bits && a->memsize == b->memsize && a->memhash == b->memhash &&
            !memcmp(a->globals, b->globals, sizeof a->globals) && (!steps || a->steps == b->steps) &&
            !a->error[0] && !b->error[0];
 }
@@ -941,10 +945,11 @@ static int same(const outcome *a, const outcome *b, int steps)
 static void describe(const char *mode, const outcome *o)
 {
     fprintf(stderr,
-            "  %-17s %s trap %d bits 0x%016" PRIx64 " mem %" PRIu64 "/%016" PRIx64
+            "  %-17s %s trap %d at 0x%" PRIx64 " bits 0x%016" PRIx64 " mem %" PRIu64 "/%016" PRIx64
             " globals %" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIx64 " steps %" PRIu64 " %s\n",
-            mode, waft_result_str(o->result), o->trap, o->bits, o->memsize, o->memhash,
-            o->globals[0], o->globals[1], o->globals[2], o->globals[3], o->steps, o->error);
+            mode, waft_result_str(o->result), o->trap, o->trap_offset, o->bits, o->memsize,
+            o->memhash, o->globals[0], o->globals[1], o->globals[2], o->globals[3], o->steps,
+            o->error);
 }
 
 /* The check of one input: 0 if every mode agrees (or the input was skipped), -1 if not. */
