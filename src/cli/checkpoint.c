@@ -7,7 +7,10 @@
  *   --checkpoint-every S     a timer thread calls waft_store_interrupt
  *   waft checkpoint PID      a request on the run's control socket (below)
  * cli_ckpt_drive then writes the image (atomically, waft_image_save) and stops the run or,
- * with --leave-running, resumes it.
+ * with --leave-running, resumes it. An image that cannot be written (no such directory, a
+ * full disk, no descriptor left) is reported and the run resumes: the program is intact.
+ * Nothing is saved inside the start function (cli_ckpt_instantiate); SIGTERM, SIGINT and
+ * SIGHUP remove the control socket before ending the run.
  *
  * Control socket: every run listens on a Unix socket DIR/PID.sock, DIR being
  * $XDG_RUNTIME_DIR/waft or /tmp/waft-UID, created 0700 and checked to be ours; the peer

@@ -210,7 +210,8 @@ void cli_ckpt_usage(FILE *out);
 /* Runs a call to its end, serving checkpoints and migrations: `r` is the result of the
  * waft_func_call (or waft_store_resume) that started it, after cli_ckpt_begin. Each suspension
  * caused by a checkpoint trigger writes an image of `instance`; then the run stops (returning
- * WAFT_OK with *out_stopped = 1) or, with --leave-running, goes on. A migration that
+ * WAFT_OK with *out_stopped = 1) or, with --leave-running, goes on. An image that cannot be
+ * written is reported (stderr, and the requester) and the run goes on. A migration that
  * succeeds stops it the same way; one whose outcome is unknown stops it with
  * *out_stopped = 2 (exit status 1, the message printed). Fuel running out
  * returns WAFT_SUSPENDED (the caller reports it). */
