@@ -353,6 +353,29 @@ static waft_result load_bad(waft_codec *c, const char *msg)
     return WAFT_ERR_IMAGE;
 }
 
+#define SHOWN_MAX 100u
+
+/* A string from the image, fit for a message: control bytes as \xHH (an image could
+ * otherwise put terminal escapes into the line a restore prints), cut short with "...". */
+static const char *shown(const char *s, char buf[SHOWN_MAX])
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (n + 8 > SHOWN_MAX) {
+            memcpy(buf + n, "...", 3);
+            n += 3;
+            break;
+        }
+        if (ch < 0x20 || ch == 0x7f)
+            n += (size_t)snprintf(buf + n, SHOWN_MAX - n, "\\x%02x", ch);
+        else
+            buf[n++] = (char)ch;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 static char *dup_str(const char *s)
 {
     size_t n = strlen(s) + 1;
@@ -402,7 +425,7 @@ static waft_result load_state(waft_codec *c, void *ctx)
     saved_state s;
     memset(&s, 0, sizeof s);
     waft_result r = WAFT_OK;
-    char msg[300];
+    char msg[300], g[SHOWN_MAX], h[SHOWN_MAX];
     wasi_state_codec(c, &s);
     if (waft_codec_failed(c)) {
         saved_free(&s, true);
@@ -423,7 +446,7 @@ static waft_result load_state(waft_codec *c, void *ctx)
         snprintf(msg, sizeof msg,
                  "the program had directory \"%s\" (host %s); give it again with "
                  "--dir HOST::%s, or --keep-dirs to trust the image's host paths",
-                 s.pre_guest[0], s.pre_host[0], s.pre_guest[0]);
+                 shown(s.pre_guest[0], g), shown(s.pre_host[0], h), g);
         free(map);
         saved_free(&s, true);
         return load_fail(c, msg);
@@ -453,7 +476,7 @@ static waft_result load_state(waft_codec *c, void *ctx)
                 snprintf(msg, sizeof msg,
                          "the program had directory \"%s\" (host %s); give it again "
                          "with --dir HOST::%s",
-                         s.pre_guest[i], s.pre_host[i], s.pre_guest[i]);
+                         shown(s.pre_guest[i], g), shown(s.pre_host[i], h), g);
                 r = load_fail(c, msg);
             }
         }
@@ -495,10 +518,12 @@ static waft_result load_state(waft_codec *c, void *ctx)
                                 : rec.kind == WASI_KIND_PREOPEN ? "preopened directory"
                                                                 : "file";
             snprintf(msg, sizeof msg, "fd %u (%s %s%s%s): %s", f->fd, where,
-                     rec.origin < w->npreopens && rec.kind != WASI_KIND_STDIO
-                         ? w->preopens[rec.origin].guest_path
-                         : "",
-                     rec.path && rec.path[0] ? "/" : "", rec.path ? rec.path : "", errno_text(e));
+                     shown(rec.origin < w->npreopens && rec.kind != WASI_KIND_STDIO
+                               ? w->preopens[rec.origin].guest_path
+                               : "",
+                           g),
+                     rec.path && rec.path[0] ? "/" : "", shown(rec.path ? rec.path : "", h),
+                     errno_text(e));
             r = load_fail(c, msg);
         }
     }

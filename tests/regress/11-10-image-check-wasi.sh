@@ -78,6 +78,7 @@ mutations = {
     'haspath2': lambda st: file_fd(st).update(has_path=2),
     'nulpath': lambda st: file_fd(st).update(path=b'f\0txt'),
     'dupfd': lambda st: file_fd(st).update(fd=3),
+    'escape': lambda st: st.update(pre=[(b'd\x1b[31mred', st['pre'][0][1])]),
 }
 
 src, dst, what = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -144,6 +145,14 @@ refused exited2 'the exited flag is 2, not 0 or 1'
 refused haspath2 'fd 4: the path flag is 2, not 0 or 1'
 refused nulpath 'the path of fd 4 holds a NUL byte'
 refused dupfd 'fd 3 follows fd 3: descriptors must be listed once each'
+
+# strings of the image reach messages escaped: no terminal control sequence
+python3 forge.py c.img x.img escape || fail "forge.py escape failed"
+expect_status 0 "$waft" image check x.img
+expect_status 1 "$waft" restore --dir d x.img
+grep -qF 'the program had directory "d\x1b[31mred"' err.txt ||
+    fail "the guest name is not shown escaped: $(cat -v err.txt)"
+! grep -q $'\x1b' err.txt || fail "restore printed an escape byte from the image: $(cat -v err.txt)"
 
 # a FIFO in the file's place: check does not open it; restore refuses it, without waiting
 rm d/f.txt
