@@ -289,7 +289,9 @@ WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path, waft
     *out_image = NULL;
 #if defined(WAFT_POSIX_FILES)
     /* map the file and parse it in place: no copy of the (possibly huge) image */
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; anything but a
+     * regular file is refused below, and reading a regular file never blocks anyway */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: %s", path, strerror(errno));
         return WAFT_ERR_IO;
