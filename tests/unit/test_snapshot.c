@@ -142,6 +142,19 @@ static uint8_t *run_and_save(uint64_t steps, size_t *len, bool *finished)
                 fwrite(image, 1, *len, f);
                 fclose(f);
             }
+            /* and compressed, so that the fuzzer reaches the decompression of records */
+            waft_image_options opt;
+            memset(&opt, 0, sizeof opt);
+            opt.compress = 1;
+            uint8_t *z = NULL;
+            size_t zlen = 0;
+            snprintf(path, sizeof path, "%s/snap-%llu-z.img", dir, (unsigned long long)steps);
+            if (waft_image_encode(env.store, env.inst, &opt, &z, &zlen, &err) == WAFT_OK &&
+                (f = fopen(path, "wb")) != NULL) {
+                fwrite(z, 1, zlen, f);
+                fclose(f);
+            }
+            free(z);
         }
         waft_store_abandon(env.store);
     }
