@@ -11,9 +11,11 @@
  * Invariants:
  *  - Saving needs the store suspended (waft_store_resume would continue it) or idle; it
  *    does not change the store.
- *  - Loading treats the bytes as hostile: every length, index and offset is checked; a bad
- *    image is a clear error (WAFT_ERR_IMAGE with a message naming the record and offset),
- *    never a crash, never an allocation beyond what the image's own size justifies.
+ *  - Loading treats the bytes as hostile: every length, index, offset, record version and
+ *    the END record's count is checked; a bad image is a clear error (WAFT_ERR_IMAGE with a
+ *    message naming the record and offset), never a crash, never an allocation beyond what
+ *    the image's records declare and their bytes back (a compressed record's buffer grows
+ *    only with the data that actually decompresses; a memory holds at most 4 GiB).
  */
 #ifndef WAFT_SNAPSHOT_H
 #define WAFT_SNAPSHOT_H
