@@ -436,6 +436,36 @@ WAFT_API uint32_t waft_store_frame_count(const waft_store *store);
 WAFT_API waft_result waft_store_frame(const waft_store *store, uint32_t depth,
                                       waft_frame_state *out);
 
+/* ==== Types of imports, exports and store objects ====
+ *
+ * What an embedding API (wasm.h, src/capi) needs to describe an object without knowing its
+ * kind in advance. */
+
+/* The type of an object of any kind. Only the fields of `kind` are meaningful. */
+typedef struct waft_externtype {
+    waft_extern_kind kind;
+    waft_functype func; /* FUNC: borrowed from the module or store */
+    waft_valtype type;  /* GLOBAL: its value type; TABLE: its element type */
+    int mutable_;       /* GLOBAL: 1 if mutable */
+    uint32_t min;       /* TABLE: elements; MEMORY: pages */
+    uint32_t max;       /* the same; UINT32_MAX when the type has no maximum */
+} waft_externtype;
+
+/* The declared type of import `i` / export `i` of the module (WAFT_ERR_INVALID_ARG if `i` is
+ * out of range). Borrowed parts live as long as the module. */
+WAFT_API waft_result waft_module_import_type(const waft_module *module, uint32_t i,
+                                             waft_externtype *out);
+WAFT_API waft_result waft_module_export_type(const waft_module *module, uint32_t i,
+                                             waft_externtype *out);
+/* The current type of a store object: a table's or memory's `min` is its current size. */
+WAFT_API waft_result waft_extern_type(const waft_store *store, waft_extern x, waft_externtype *out);
+/* table.grow from the host: new entries are `init`; WAFT_ERR_LIMIT if it cannot grow. */
+WAFT_API waft_result waft_table_grow(waft_store *store, waft_extern table, uint32_t delta,
+                                     waft_ref init, uint32_t *out_old_size);
+/* The function a non-null funcref designates (the inverse of waft_func_ref);
+ * WAFT_ERR_INVALID_ARG for the null reference or one not of this store. */
+WAFT_API waft_result waft_ref_func(const waft_store *store, waft_ref ref, waft_extern *out_func);
+
 #ifdef __cplusplus
 }
 #endif

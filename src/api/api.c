@@ -716,3 +716,113 @@ WAFT_API const waft_module *waft_instance_module(const waft_instance *inst)
 {
     return inst ? inst->module : NULL;
 }
+
+/* ==== Types of imports, exports and store objects ==== */
+
+static void limits_out(const dec_limits *l, waft_externtype *out)
+{
+    out->min = l->min;
+    out->max = l->has_max ? l->max : UINT32_MAX;
+}
+
+/* The type of object `index` of `kind` in the module's index spaces. */
+static void module_type_of(const waft_module *m, waft_extern_kind kind, uint32_t index,
+                           waft_externtype *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = kind;
+    switch (kind) {
+    case WAFT_EXTERN_FUNC:
+        functype_out(dec_func_type(m, index), &out->func);
+        break;
+    case WAFT_EXTERN_TABLE:
+        out->type = (waft_valtype)m->tables[index].elem_type;
+        limits_out(&m->tables[index].limits, out);
+        break;
+    case WAFT_EXTERN_MEMORY:
+        limits_out(&m->memories[index], out);
+        break;
+    case WAFT_EXTERN_GLOBAL:
+        out->type = (waft_valtype)m->globals[index].type;
+        out->mutable_ = m->globals[index].mutable_;
+        break;
+    }
+}
+
+WAFT_API waft_result waft_module_import_type(const waft_module *module, uint32_t i,
+                                             waft_externtype *out)
+{
+    WAFT_API_CHECK(module && out && i < module->nimports);
+    const dec_import *im = &module->imports[i];
+    module_type_of(module, (waft_extern_kind)im->kind, im->index, out);
+    return WAFT_OK;
+}
+
+WAFT_API waft_result waft_module_export_type(const waft_module *module, uint32_t i,
+                                             waft_externtype *out)
+{
+    WAFT_API_CHECK(module && out && i < module->nexports);
+    const dec_export *e = &module->exports[i];
+    module_type_of(module, (waft_extern_kind)e->kind, e->index, out);
+    return WAFT_OK;
+}
+
+WAFT_API waft_result waft_extern_type(const waft_store *store, waft_extern x, waft_externtype *out)
+{
+    WAFT_API_CHECK(store && out);
+    memset(out, 0, sizeof *out);
+    out->kind = x.kind;
+    switch (x.kind) {
+    case WAFT_EXTERN_FUNC:
+        CHECK_FUNC(store, x);
+        functype_out(store->funcs[x.index]->type, &out->func);
+        break;
+    case WAFT_EXTERN_TABLE: {
+        CHECK_KIND(store, x, WAFT_EXTERN_TABLE, ntables);
+        const store_table *t = store->tables[x.index];
+        out->type = (waft_valtype)t->elem_type;
+        out->min = t->size;
+        out->max = t->has_max ? t->max : UINT32_MAX;
+        break;
+    }
+    case WAFT_EXTERN_MEMORY: {
+        CHECK_KIND(store, x, WAFT_EXTERN_MEMORY, nmemories);
+        const store_memory *m = store->memories[x.index];
+        out->min = m->pages;
+        out->max = m->has_max ? m->max_pages : UINT32_MAX;
+        break;
+    }
+    case WAFT_EXTERN_GLOBAL: {
+        CHECK_KIND(store, x, WAFT_EXTERN_GLOBAL, nglobals);
+        const store_global *g = store->globals[x.index];
+        out->type = (waft_valtype)g->type;
+        out->mutable_ = g->mutable_;
+        break;
+    }
+    default:
+        return WAFT_ERR_INVALID_ARG;
+    }
+    return WAFT_OK;
+}
+
+WAFT_API waft_result waft_table_grow(waft_store *store, waft_extern table, uint32_t delta,
+                                     waft_ref init, uint32_t *out_old_size)
+{
+    CHECK_KIND(store, table, WAFT_EXTERN_TABLE, ntables);
+    store_table *t = store->tables[table.index];
+    WAFT_API_CHECK(t->elem_type != WAFT_FUNCREF || init <= store->nfuncs);
+    uint32_t old = store_table_grow(store, t, delta, init);
+    if (old == UINT32_MAX)
+        return WAFT_ERR_LIMIT;
+    if (out_old_size)
+        *out_old_size = old;
+    return WAFT_OK;
+}
+
+WAFT_API waft_result waft_ref_func(const waft_store *store, waft_ref ref, waft_extern *out_func)
+{
+    WAFT_API_CHECK(store && out_func && ref != WAFT_REF_NULL && ref <= store->nfuncs);
+    out_func->kind = WAFT_EXTERN_FUNC;
+    out_func->index = (uint32_t)(ref - 1); /* waft_func_ref: index + 1 */
+    return WAFT_OK;
+}
