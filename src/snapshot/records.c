@@ -56,10 +56,8 @@ enum {
     REC_COMPRESSED = 2
 };
 
-/* Largest counts an image may declare (beyond what the bytes present can justify anyway). */
-#define MAX_FRAMES (1u << 20)
-#define MAX_SLOTS  (1u << 26)
-#define MAX_EXTS   64u
+/* Most extension records an image may hold (beyond what the bytes present justify). */
+#define MAX_EXTS 64u
 
 void snap_name_escape(const uint8_t *name, uint32_t len, char out[SNAP_EXT_NAME_SHOWN])
 {
@@ -239,11 +237,10 @@ static void rec_segments(base_codec *c, waft_image *img, uint32_t index)
 static void rec_frames(base_codec *c, waft_image *img, uint32_t index)
 {
     (void)index;
+    /* no bound of the reader's own on frames or slots: the writer would have to share it
+     * (an image waft writes must restore); counts are bounded by the bytes that back them
+     * (codec_array), and the restoring store's call-depth and stack limits decide */
     codec_u32(c, &img->nframes);
-    if (!c->writing && img->nframes > MAX_FRAMES) {
-        codec_fail(c, "%u frames is more than any stack holds", img->nframes);
-        return;
-    }
     img->frames = codec_array(c, img->alloc, img->frames, img->nframes, sizeof *img->frames, 16);
     for (uint32_t i = 0; i < img->nframes && !c->failed; i++) {
         snap_frame *f = &img->frames[i];
@@ -252,11 +249,6 @@ static void rec_frames(base_codec *c, waft_image *img, uint32_t index)
         codec_u32(c, &f->nlocals);
         codec_u32(c, &f->nvalues);
         uint64_t n = (uint64_t)f->nlocals + f->nvalues;
-        if (!c->writing && n > MAX_SLOTS) {
-            codec_fail(c, "frame %u: %llu slots is more than any stack holds", i,
-                       (unsigned long long)n);
-            return;
-        }
         f->slots = codec_array(c, img->alloc, f->slots, n, sizeof *f->slots, 8);
         for (uint64_t k = 0; k < n && !c->failed; k++)
             codec_u64(c, &f->slots[k]);
