@@ -57,7 +57,9 @@ typedef waft_result (*waft_state_fn)(waft_codec *c, void *ctx);
 
 /* Registers extension state (e.g. WASI) with the store: images saved from this store carry
  * a record `name` (at most 32 bytes) at `version`; a restore into a store calls `load` with
- * that record. An image record for a name nobody registered makes the restore fail. */
+ * that record. An image record for a name nobody registered makes the restore fail. At most
+ * 64 registrations per store (an image holds no more): WAFT_ERR_LIMIT beyond;
+ * WAFT_ERR_INVALID_ARG for a bad argument or a name already registered. */
 WAFT_API waft_result waft_store_add_state(waft_store *store, const char *name, uint32_t version,
                                           waft_state_fn save, waft_state_fn load, void *ctx);
 

@@ -29,6 +29,8 @@ WAFT_API waft_result waft_store_add_state(waft_store *store, const char *name, u
     for (uint32_t i = 0; i < store->nexts; i++)
         if (strcmp(store->exts[i].name, name) == 0)
             return WAFT_ERR_INVALID_ARG;
+    if (store->nexts >= SNAP_MAX_EXTS)
+        return WAFT_ERR_LIMIT; /* the reader takes no more: its images would not restore */
     if (!base_grow(store->alloc, (void **)&store->exts, &store->cap_exts, store->nexts + 1,
                    sizeof *store->exts))
         return WAFT_ERR_NOMEM;

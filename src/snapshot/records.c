@@ -56,8 +56,6 @@ enum {
     REC_COMPRESSED = 2
 };
 
-/* Most extension records an image may hold (beyond what the bytes present justify). */
-#define MAX_EXTS 64u
 
 void snap_name_escape(const uint8_t *name, uint32_t len, char out[SNAP_EXT_NAME_SHOWN])
 {
@@ -323,7 +321,7 @@ static void rec_end(base_codec *c, waft_image *img, uint32_t index)
 /* How often a record appears in an image. */
 enum {
     REC_ONCE, /* exactly once; the records of one group are alternatives (MEMS or MEML) */
-    REC_MANY, /* any number of times, at most MAX_EXTS */
+    REC_MANY, /* any number of times, at most SNAP_MAX_EXTS */
     REC_LAST  /* exactly once, and last: END */
 };
 
@@ -765,15 +763,15 @@ static waft_result check_presence(const uint32_t seen[REC_GROUPS], size_t pos, w
 }
 
 /* Whether the record `d` (tag `tn`, at `pos`) may come now: REC_ONCE records at most once
- * per group, REC_MANY at most MAX_EXTS times. */
+ * per group, REC_MANY at most SNAP_MAX_EXTS times. */
 static waft_result check_repeat(const rec_desc *d, const char *tn, uint32_t seen[REC_GROUPS],
                                 uint32_t *nmany, size_t pos, waft_error *err)
 {
     char other[5];
     if (d->presence == REC_MANY) {
-        if (++*nmany > MAX_EXTS) {
+        if (++*nmany > SNAP_MAX_EXTS) {
             base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1, "record %s: more than %u of them",
-                           tn, MAX_EXTS);
+                           tn, SNAP_MAX_EXTS);
             return WAFT_ERR_IMAGE;
         }
         return WAFT_OK;

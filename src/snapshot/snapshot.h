@@ -27,7 +27,8 @@
 #define SNAP_CHUNK_SHIFT 12u /* zero-page elision granularity: 4 KiB */
 #define SNAP_CHUNK       (1u << SNAP_CHUNK_SHIFT)
 
-#define SNAP_EXT_NAME_MAX   32u                          /* bytes of an extension's name */
+#define SNAP_MAX_EXTS       64u /* extensions a store registers, EXTN records an image holds */
+#define SNAP_EXT_NAME_MAX   32u /* bytes of an extension's name */
 #define SNAP_EXT_NAME_SHOWN (4u * SNAP_EXT_NAME_MAX + 1) /* escaped: \xNN per byte, NUL */
 
 typedef struct snap_memory {

@@ -71,6 +71,7 @@
     X(snapshot_record_versions)       \
     X(snapshot_duplicate_records)     \
     X(snapshot_compressed)            \
+    X(snapshot_extension_limit)       \
     X(track_marks)                    \
     X(migrate_two_step_restore)       \
     X(start_suspend_resume)

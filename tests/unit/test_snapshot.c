@@ -558,6 +558,52 @@ void test_snapshot_compressed(void)
     free(image);
 }
 
+static waft_result ext_save(waft_codec *c, void *ctx)
+{
+    uint32_t v = (uint32_t)(uintptr_t)ctx;
+    waft_codec_u32(c, &v);
+    return WAFT_OK;
+}
+
+static waft_result ext_load(waft_codec *c, void *ctx)
+{
+    uint32_t v = 0;
+    waft_codec_u32(c, &v);
+    return v == (uint32_t)(uintptr_t)ctx ? WAFT_OK : WAFT_ERR_IMAGE;
+}
+
+/* A store takes as many extensions as an image holds and no more, so that every image it
+ * saves decodes (the reader refuses more than 64 EXTN records; stores used to take any
+ * number). */
+void test_snapshot_extension_limit(void)
+{
+    unit_env env;
+    REQUIRE(unit_env_open(&env, "snap.wasm", NULL, NULL, 0));
+    uint32_t taken = 0;
+    for (uint32_t i = 0; i < 100; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "ext%u", i);
+        waft_result r =
+            waft_store_add_state(env.store, name, 1, ext_save, ext_load, (void *)(uintptr_t)i);
+        if (r != WAFT_OK) {
+            CHECK_RESULT(r, WAFT_ERR_LIMIT);
+            break;
+        }
+        taken++;
+    }
+    CHECK_EQ(taken, 64);
+    uint8_t *image = NULL;
+    size_t len = 0;
+    waft_error err;
+    CHECK_RESULT(waft_image_encode(env.store, env.inst, NULL, &image, &len, &err), WAFT_OK);
+    char why[256];
+    bool freed;
+    if (image && !CHECK_RESULT(decode_only(image, len, why, sizeof why, &freed), WAFT_OK))
+        fprintf(stderr, "  an image with %u extensions: '%s'\n", taken, why);
+    free(image);
+    unit_env_close(&env);
+}
+
 /* ==== Write tracking and the two-step restore of live migration ==== */
 
 void test_track_marks(void)
