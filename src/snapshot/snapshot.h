@@ -31,82 +31,88 @@
 #define SNAP_EXT_NAME_MAX   32u /* bytes of an extension's name */
 #define SNAP_EXT_NAME_SHOWN (4u * SNAP_EXT_NAME_MAX + 1) /* escaped: \xNN per byte, NUL */
 
+/* The in-memory form of an image's records. [snap]: on the wire, in the record named;
+ * [derived]: computed while reading or writing, or bookkeeping of this process. */
 typedef struct snap_memory {
-    uint32_t pages;
-    uint32_t max_pages;
-    bool has_max;
-    const uint8_t *data;   /* saving: the live memory (pages * 64 KiB bytes) */
-    uint8_t *bitmap;       /* one bit per 4 KiB chunk: stored (non-zero) */
-    const uint8_t *chunks; /* loading: the stored chunks, back to back */
-    uint64_t nstored;      /* chunks stored */
+    uint32_t pages;        /* [snap] MEMS/MEML */
+    uint32_t max_pages;    /* [snap] MEMS/MEML */
+    bool has_max;          /* [snap] MEMS/MEML */
+    const uint8_t *data;   /* [derived] saving: the live memory (pages * 64 KiB bytes) */
+    uint8_t *bitmap;       /* [snap] MEMS: one bit per 4 KiB chunk: stored (non-zero) */
+    const uint8_t *chunks; /* [snap] MEMS, loading: the stored chunks, back to back */
+    uint64_t nstored;      /* [derived] chunks stored (bits set in the bitmap) */
 } snap_memory;
 
 typedef struct snap_table {
-    uint8_t elem_type;
-    uint32_t size;
-    uint32_t max;
-    bool has_max;
-    uint32_t *elems; /* encoded references */
+    uint8_t elem_type; /* [snap] TABL */
+    uint32_t size;     /* [snap] TABL */
+    uint32_t max;      /* [snap] TABL */
+    bool has_max;      /* [snap] TABL */
+    uint32_t *elems;   /* [snap] TABL: encoded references */
 } snap_table;
 
 typedef struct snap_global {
-    uint8_t type;
-    bool mutable_;
-    uint64_t value; /* raw bits; funcref encoded */
+    uint8_t type;   /* [snap] GLOB */
+    bool mutable_;  /* [snap] GLOB */
+    uint64_t value; /* [snap] GLOB: raw bits; funcref encoded */
 } snap_global;
 
 typedef struct snap_frame {
-    uint32_t func;   /* module function index */
-    uint32_t offset; /* byte offset in the module: next instruction, or (callers) the call */
-    uint32_t nlocals;
-    uint32_t nvalues;
-    uint64_t *slots; /* nlocals locals, then nvalues operand values; funcrefs encoded */
+    uint32_t func;    /* [snap] STAK: module function index */
+    uint32_t offset;  /* [snap] STAK: byte offset in the module: next instruction, or
+                       * (callers) the call */
+    uint32_t nlocals; /* [snap] STAK */
+    uint32_t nvalues; /* [snap] STAK */
+    uint64_t *slots;  /* [snap] STAK: nlocals locals, then nvalues operand values; funcrefs
+                       * encoded */
 } snap_frame;
 
 typedef struct snap_ext {
-    uint8_t *name;
-    uint32_t name_len;
-    uint32_t version;
-    uint8_t *payload; /* owned copy */
-    uint32_t len;
+    uint8_t *name;     /* [snap] EXTN (owned, NUL-terminated) */
+    uint32_t name_len; /* [snap] EXTN */
+    uint32_t version;  /* [snap] EXTN: the extension's own version of its payload */
+    uint8_t *payload;  /* [snap] EXTN: owned copy */
+    uint32_t len;      /* [snap] EXTN */
 } snap_ext;
 
 struct waft_image {
-    waft_engine *engine;
-    base_alloc *alloc;
-    uint32_t version;
-    uint64_t image_size;
-    bool compressed;
+    waft_engine *engine; /* [derived] */
+    base_alloc *alloc;   /* [derived] the engine's */
+    uint32_t version;    /* [snap] file header */
+    uint64_t image_size; /* [derived] bytes read */
+    bool compressed;     /* [derived] a record was compressed */
 
-    uint8_t module_hash[32];
-    uint64_t module_len;
-    const uint8_t *module_bytes; /* into `owned` when loaded; NULL if not embedded */
+    uint8_t module_hash[32];     /* [snap] MODL */
+    uint64_t module_len;         /* [snap] MODL */
+    const uint8_t *module_bytes; /* [snap] MODL: into `owned` when loaded; NULL if not
+                                  * embedded */
 
-    uint32_t nmemories;
-    snap_memory *memories;
-    bool memory_external; /* MEML: sizes only, contents sent separately (migration) */
-    uint32_t ntables;
-    snap_table *tables;
-    uint32_t nglobals;
-    snap_global *globals;
-    uint32_t nelems;
-    bool *elem_dropped;
-    uint32_t ndatas;
-    bool *data_dropped;
-    uint32_t nframes;
-    snap_frame *frames; /* outermost first */
-    uint64_t fuel;
-    uint64_t steps;
-    uint32_t nexts;
-    snap_ext *exts;
-    uint32_t cap_exts;  /* [derived] */
-    uint32_t end_crc;   /* [snap] END: CRC-32C chain of everything before it */
-    uint32_t end_count; /* [snap] END: records before it */
+    uint32_t nmemories;    /* [snap] MEMS/MEML */
+    snap_memory *memories; /* [snap] MEMS/MEML */
+    bool memory_external;  /* [snap] the tag: MEML, sizes only, contents sent separately */
+    uint32_t ntables;      /* [snap] TABL */
+    snap_table *tables;    /* [snap] TABL */
+    uint32_t nglobals;     /* [snap] GLOB */
+    snap_global *globals;  /* [snap] GLOB */
+    uint32_t nelems;       /* [snap] SEGS */
+    bool *elem_dropped;    /* [snap] SEGS */
+    uint32_t ndatas;       /* [snap] SEGS */
+    bool *data_dropped;    /* [snap] SEGS */
+    uint32_t nframes;      /* [snap] STAK */
+    snap_frame *frames;    /* [snap] STAK: outermost first */
+    uint64_t fuel;         /* [snap] EXEC */
+    uint64_t steps;        /* [snap] EXEC */
+    uint32_t nexts;        /* [snap] one EXTN record each */
+    snap_ext *exts;        /* [snap] EXTN */
+    uint32_t cap_exts;     /* [derived] */
+    uint32_t end_crc;      /* [snap] END: CRC-32C chain of everything before it */
+    uint32_t end_count;    /* [snap] END: records before it */
 
-    uint8_t **owned; /* buffers the spans point into (input copy, decompressed records) */
-    uint32_t nowned, cap_owned;
-    void *map; /* the image file, mapped read-only (waft_image_load), or NULL */
-    size_t map_len;
+    uint8_t **owned;            /* [derived] buffers the spans point into (input copy, decompressed
+                                 * records) */
+    uint32_t nowned, cap_owned; /* [derived] */
+    void *map;      /* [derived] the image file, mapped read-only (waft_image_load), or NULL */
+    size_t map_len; /* [derived] */
 };
 
 /* The image being written: a list of byte ranges in order. Small metadata lives in owned
