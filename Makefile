@@ -54,7 +54,7 @@ CLI_LIBS := -lcrypto
 endif
 
 LIB_SRC := $(wildcard src/base/*.c src/decode/*.c src/validate/*.c src/store/*.c src/interp/*.c \
-                      src/snapshot/*.c src/api/*.c src/wasi/*.c)
+                      src/snapshot/*.c src/api/*.c src/wasi/*.c src/capi/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 SPEC_SRC := $(wildcard tests/spec/*.c)
@@ -241,6 +241,9 @@ bench-profile:
 
 FUZZ_BUILD := build/fuzz
 FUZZ_TIME ?= 60
+# How long each target runs: FUZZ_TIME seconds by default; make check gives a number of runs
+# from a fixed seed instead, so that its verdict does not depend on the machine's speed.
+FUZZ_LIMIT ?= -max_total_time=$(FUZZ_TIME)
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc
 # Every target, FUZZ_TIME seconds each.
 fuzz: fuzz-module fuzz-image fuzz-diff
@@ -255,7 +258,7 @@ fuzz-module: fuzz-lib
 	    -o $(FUZZ_BUILD)/fuzz_module
 	mkdir -p $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)/seeds
 	if [ -d $(SPEC)/core ]; then cp $(SPEC)/core/*/*.wasm $(FUZZ_BUILD)/seeds/; fi
-	$(FUZZ_BUILD)/fuzz_module -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=10 \
+	$(FUZZ_BUILD)/fuzz_module $(FUZZ_LIMIT) -max_len=8192 -timeout=10 \
 	    -rss_limit_mb=2048 $(FUZZ_BUILD)/corpus tests/fuzz/corpus $(FUZZ_BUILD)/seeds
 
 # generated modules: fast loop vs counting loop vs checkpoint/restore (tests/fuzz/fuzz_diff.c)
@@ -263,7 +266,7 @@ fuzz-diff: fuzz-lib
 	clang $(FUZZ_FLAGS) tests/fuzz/fuzz_diff.c $(FUZZ_BUILD)/libwaft.a $(LDLIBS_ALL) \
 	    -o $(FUZZ_BUILD)/fuzz_diff
 	mkdir -p $(FUZZ_BUILD)/diff-corpus
-	cd $(FUZZ_BUILD) && ./fuzz_diff -max_total_time=$(FUZZ_TIME) -max_len=2048 -timeout=20 \
+	cd $(FUZZ_BUILD) && ./fuzz_diff $(FUZZ_LIMIT) -max_len=2048 -timeout=20 \
 	    -rss_limit_mb=2048 diff-corpus
 
 # the image reader and restore; seeds are images written by the snapshot unit tests
@@ -272,7 +275,7 @@ fuzz-image: fuzz-lib $(UNIT) $(UNIT_WASM)
 	    -o $(FUZZ_BUILD)/fuzz_image
 	mkdir -p $(FUZZ_BUILD)/image-corpus $(FUZZ_BUILD)/image-seeds
 	WAFT_UNIT_IMAGE_DIR=$(FUZZ_BUILD)/image-seeds $(UNIT) $(BUILD)/tests/unit/wat snapshot_roundtrip
-	$(FUZZ_BUILD)/fuzz_image -max_total_time=$(FUZZ_TIME) -max_len=262144 -timeout=10 \
+	$(FUZZ_BUILD)/fuzz_image $(FUZZ_LIMIT) -max_len=262144 -timeout=10 \
 	    -rss_limit_mb=2048 $(FUZZ_BUILD)/image-corpus $(FUZZ_BUILD)/image-seeds
 
 format:
