@@ -264,11 +264,6 @@ static waft_result restore_frames(const waft_image *img, waft_instance *inst, wa
         }
         if (r != WAFT_OK)
             break;
-        if (i > 0) {
-            /* the caller's arguments are this frame's first locals */
-            const snap_frame *caller = &img->frames[i - 1];
-            (void)caller;
-        }
         store_frame *fr = &s->frames[i];
         fr->func = f->self;
         fr->pc = pc;
