@@ -737,9 +737,14 @@ static void read_report(serve_slot *sl)
         sl->pipe_fd = -1;
         return;
     }
-    for (ssize_t k = 0; k < n; k++)
-        if (b[k] == CHILD_AUTHENTICATED || b[k] == CHILD_COMMITTED)
+    for (ssize_t k = 0; k < n; k++) {
+        if (b[k] == CHILD_AUTHENTICATED || b[k] == CHILD_COMMITTED) {
+            /* a child ignores the drop once it is past the handshake (before it says so):
+             * if the drop crossed this report, it lives on and counts as a program */
             sl->handshaking = 0;
+            sl->dropped = 0;
+        }
+    }
 }
 
 /* Sends the reason of a refusal without blocking the server, and holds the connection. */
