@@ -9,6 +9,12 @@
  * status is logged (and, with --once, becomes the server's own). A child that fails before
  * the commit discards everything it received and exits; the server goes on listening.
  *
+ * Slots: a child counts as a handshake until it reports (on its pipe) that the peer passed
+ * the handshake, then as a program until it ends. Handshakes have MAX_HANDSHAKES slots of
+ * their own, and a new connection drops the oldest handshake when they are full, so idle
+ * peers cannot keep a real one out; programs have --max-programs slots, and a connection
+ * beyond them is refused with an ABORT frame saying why.
+ *
  * Invariants: nothing of a peer is used before its frame's CRC and the key proof (when the
  * server has a key) are checked; a child never runs a guest it has not been committed.
  */
