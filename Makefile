@@ -74,7 +74,8 @@ UNIT := $(BUILD)/waft-unit
 SPECRUN := $(BUILD)/waft-spec
 XRESTORE := $(BUILD)/waft-xrestore
 
-.PHONY: all lib cli test unit spec spec-counted diff regress wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install
+.PHONY: all lib cli test unit spec spec-counted diff regress wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install \
+        capi shared example-capi
 
 all: lib cli
 
@@ -117,6 +118,59 @@ $(DIFF): tests/fuzz/fuzz_diff.c $(LIB)
 diff: $(DIFF)
 	cd $(BUILD) && $(EMU) $(abspath $(DIFF)) $(DIFF_SEEDS)
 
+# ---- The standard C API, the shared library, install, pkg-config (docs/embedding.md) ----
+
+# wasm.h tests (tests/capi/capi_test.c), linked against this build's libwaft.
+CAPI_TEST := $(BUILD)/waft-capi-test
+CAPI_WASM := $(patsubst %.wat,$(BUILD)/%.wasm,$(wildcard tests/capi/*.wat))
+$(CAPI_TEST): tests/capi/capi_test.c include/wasm.h $(LIB)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -pthread -o $@ $< $(LIB) $(LDLIBS_ALL)
+capi: $(CAPI_TEST) $(CAPI_WASM)
+	$(EMU) $(CAPI_TEST) $(BUILD)/tests/capi
+
+# libwaft.so: the library's sources compiled again with -fPIC into $(BUILD)/pic. Only what
+# is marked WAFT_API (waft_* and wasm_*) is exported: the rest is -fvisibility=hidden.
+PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+SHLIB := $(BUILD)/libwaft.so
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(V),,@echo "  CC(pic) $<";)$(CC) $(CFLAGS_ALL) -fPIC -MMD -MP -c $< -o $@
+$(SHLIB): $(PIC_OBJ)
+	$(CC) $(LDFLAGS_ALL) -shared -pthread -Wl,-soname,libwaft.so.0 -o $@ $^ $(LDLIBS_ALL)
+shared: $(SHLIB)
+
+# make install PREFIX=... (DESTDIR honoured): headers, libwaft.a, libwaft.so, waft.pc.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+WAFT_VERSION := $(shell sed -n 's/^\#define WAFT_VERSION_STRING *"\(.*\)"/\1/p' include/waft/waft.h)
+PC_LIBS := -lm $(if $(filter 1,$(ZSTD)),-lzstd) -pthread
+install: $(LIB) $(SHLIB)
+	install -d $(DESTDIR)$(INCLUDEDIR)/waft $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/waft/*.h $(DESTDIR)$(INCLUDEDIR)/waft/
+	install -m 644 include/wasm.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libwaft.a
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libwaft.so.0
+	ln -sf libwaft.so.0 $(DESTDIR)$(LIBDIR)/libwaft.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(WAFT_VERSION)|' -e 's|@LIBS@|$(PC_LIBS)|' waft.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/waft.pc
+
+# examples/capi_hello.c against the INSTALLED library, as an embedder builds it: install into
+# a prefix under $(BUILD), compile with `pkg-config --cflags --libs waft`, run, compare its
+# output; also checks that libwaft.so exports waft_* and wasm_* only.
+EXAMPLE_PREFIX = $(abspath $(BUILD))/example-prefix
+example-capi: $(LIB) $(SHLIB)
+	rm -rf $(EXAMPLE_PREFIX)
+	$(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_PREFIX) DESTDIR=
+	nm -D --defined-only $(SHLIB) | grep -q ' T wasm_instance_new$$'
+	! nm -D --defined-only $(SHLIB) | awk '$$2 ~ /^[TDBRV]$$/ {print $$3}' | grep -v '^waft_\|^wasm_'
+	export PKG_CONFIG_PATH=$(EXAMPLE_PREFIX)/lib/pkgconfig && \
+	    $(CC) -std=c11 -Wall -Wextra -Werror examples/capi_hello.c -o $(BUILD)/capi_hello \
+	        $$(pkg-config --cflags --libs waft) && \
+	    LD_LIBRARY_PATH=$(EXAMPLE_PREFIX)/lib $(EMU) $(BUILD)/capi_hello > $(BUILD)/capi_hello.out
+	diff -u examples/capi_hello.expected $(BUILD)/capi_hello.out
+
 unit: $(UNIT) $(UNIT_WASM)
 	$(EMU) $(UNIT) $(BUILD)/tests/unit/wat
 
@@ -137,8 +191,8 @@ wasi: $(CLI) $(LIB)
 # (the WASI ones also under ASan+UBSan).
 check:
 	$(MAKE) format-check
-	$(MAKE) all test
-	$(MAKE) SAN=address,undefined test wasi cli-tests regress
+	$(MAKE) all test capi example-capi
+	$(MAKE) SAN=address,undefined test wasi cli-tests regress capi
 	bash tests/cli/run.sh $(BUILD)/waft
 	bash tests/regress/run.sh $(BUILD)/waft
 	bash tests/wasi/run.sh $(BUILD)/waft
@@ -286,4 +340,5 @@ format-check:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SPEC_OBJ:.o=.d) $(XR_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(SPEC_OBJ:.o=.d) $(XR_OBJ:.o=.d) \
+         $(PIC_OBJ:.o=.d)
