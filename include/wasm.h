@@ -32,9 +32,11 @@
 #ifndef WAFT_WASM_H
 #define WAFT_WASM_H
 
+#include <assert.h> /* programs written for other runtimes' wasm.h expect these two */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "waft/waft.h" /* WAFT_API */
 
@@ -348,8 +350,9 @@ WAFT_API own wasm_functype_t *wasm_func_type(const wasm_func_t *);
 WAFT_API size_t wasm_func_param_arity(const wasm_func_t *);
 WAFT_API size_t wasm_func_result_arity(const wasm_func_t *);
 
-/* Calls the function. `args` must match its parameters; `results` must have room for its
- * results (e.g. wasm_val_vec_new_uninitialized). Returns NULL, or the trap (own). */
+/* Calls the function. `args` must match its parameters (else a trap); results are written
+ * to `results` as far as it has room (the rest are dropped). Returns NULL, or the trap
+ * (own): a wasm trap, a host function's trap, or a wrong number or type of arguments. */
 WAFT_API own wasm_trap_t *wasm_func_call(const wasm_func_t *, const wasm_val_vec_t *args,
                                          wasm_val_vec_t *results);
 

@@ -350,6 +350,14 @@ static void test_instance(wasm_engine_t *engine, const char *dir)
     CHECK(call_i32(func_named(&x, "div"), 2, 9, 2, 0, &trap) == 4 && !trap);
     /* arity and type mismatches are traps, not crashes */
     CHECK(trap_says(wasm_func_call(func_named(&x, "div"), &none, &none), "arity"));
+    /* too little room for the results: the call runs, the results are dropped */
+    {
+        wasm_val_t in[2] = { WASM_I32_VAL(9), WASM_I32_VAL(2) };
+        wasm_val_vec_t a = WASM_ARRAY_VEC(in);
+        CHECK(wasm_func_call(func_named(&x, "div"), &a, &none) == NULL);
+        in[1].of.i32 = 0;
+        CHECK(trap_says(wasm_func_call(func_named(&x, "div"), &a, &none), "divide by zero"));
+    }
     {
         wasm_val_t in[2] = { WASM_I32_VAL(1), WASM_F64_VAL(2.0) };
         wasm_val_t out[1] = { WASM_INIT_VAL };
