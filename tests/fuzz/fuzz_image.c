@@ -7,7 +7,9 @@
  * For each input: waft_image_decode; if it parses and embeds a module, the module is loaded,
  * every function import is satisfied by a host function returning zeros, the image is
  * restored, and a restored execution runs on a small fuel budget. Nothing may crash, leak or
- * allocate beyond the engine's limit; every byte the engine counted must come back.
+ * allocate beyond the engine's limit; every byte the engine counted must come back. Every
+ * image waft writes must be readable: the restored state, and the state after the run, are
+ * saved again (plain or compressed) and must decode.
  *
  * Seeds: tests/fuzz/images/ (images written by the snapshot unit tests' module).
  */
@@ -19,6 +21,25 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Saves the store's state and reads it back: aborts if waft wrote an image it refuses. */
+static void resave(waft_engine *engine, waft_store *store, waft_instance *inst, int compress)
+{
+    waft_image_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.compress = compress;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    waft_error err;
+    if (waft_image_encode(store, inst, &opt, &bytes, &len, &err) != WAFT_OK)
+        return; /* e.g. a state that cannot be saved: refusing to write is fine */
+    waft_image *again = NULL;
+    waft_result r = waft_image_decode(engine, bytes, len, &again, &err);
+    if (r != WAFT_OK && r != WAFT_ERR_NOMEM)
+        abort(); /* an image waft wrote does not read back */
+    waft_image_free(again);
+    free(bytes);
+}
 
 static waft_result zero_host(waft_call *call, const uint64_t *args, uint64_t *results, void *env)
 {
@@ -77,12 +98,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         goto done;
     }
+    int compress = size > 0 && (data[size - 1] & 1);
+    resave(engine, store, inst, compress);
     if (waft_store_frame_count(store) > 0) {
         waft_val results[64];
         waft_store_set_fuel(store, 20000);
         waft_result r = waft_store_resume(store, results, 64);
-        if (r == WAFT_SUSPENDED)
+        if (r == WAFT_SUSPENDED) {
+            resave(engine, store, inst, !compress);
             waft_store_abandon(store);
+        }
     }
 done:
     waft_store_free(store);
