@@ -61,9 +61,8 @@ WAFT_API wasm_externkind_t wasm_extern_kind(const wasm_extern_t *e)
 static wasm_externtype_t *type_of(const capi_obj *o)
 {
     waft_externtype t;
-    if (waft_extern_type(o->store->store, o->x, &t) != WAFT_OK)
-        return NULL;
-    return capi_externtype_from(&t);
+    bool ok = waft_extern_type(o->store->store, o->x, &t) == WAFT_OK;
+    return ok ? capi_externtype_from(&t) : NULL;
 }
 
 WAFT_API wasm_externtype_t *wasm_extern_type(const wasm_extern_t *e)
@@ -389,13 +388,12 @@ WAFT_API wasm_global_t *wasm_global_new(wasm_store_t *s, const wasm_globaltype_t
 {
     waft_val v;
     waft_extern x;
+    wasm_global_t *g = NULL;
     waft_valtype t = capi_valtype(wasm_valtype_kind(wasm_globaltype_content(type)));
-    if (!val_in(s, val, t, &v))
-        return NULL;
     int mut = wasm_globaltype_mutability(type) == WASM_VAR;
-    if (waft_global_new(s->store, v, mut, &x) != WAFT_OK)
-        return NULL;
-    return (wasm_global_t *)capi_extern_new(s, x);
+    if (val_in(s, val, t, &v) && waft_global_new(s->store, v, mut, &x) == WAFT_OK)
+        g = (wasm_global_t *)capi_extern_new(s, x);
+    return g;
 }
 
 WAFT_API wasm_globaltype_t *wasm_global_type(const wasm_global_t *g)
@@ -432,11 +430,10 @@ WAFT_API wasm_table_t *wasm_table_new(wasm_store_t *s, const wasm_tabletype_t *t
     const wasm_limits_t *l = wasm_tabletype_limits(type);
     waft_ref r;
     waft_extern x;
-    if (!ref_in(s, init, t, &r))
-        return NULL;
-    if (waft_table_new(s->store, t, l->min, l->max, r, &x) != WAFT_OK)
-        return NULL;
-    return (wasm_table_t *)capi_extern_new(s, x);
+    wasm_table_t *table = NULL;
+    if (ref_in(s, init, t, &r) && waft_table_new(s->store, t, l->min, l->max, r, &x) == WAFT_OK)
+        table = (wasm_table_t *)capi_extern_new(s, x);
+    return table;
 }
 
 WAFT_API wasm_tabletype_t *wasm_table_type(const wasm_table_t *t)
@@ -454,9 +451,8 @@ static waft_valtype elem_type(const wasm_table_t *t)
 WAFT_API wasm_ref_t *wasm_table_get(const wasm_table_t *t, wasm_table_size_t index)
 {
     waft_ref r;
-    if (waft_table_get(t->o.store->store, t->o.x, index, &r) != WAFT_OK)
-        return NULL;
-    return ref_out(t->o.store, elem_type(t), r);
+    bool ok = waft_table_get(t->o.store->store, t->o.x, index, &r) == WAFT_OK;
+    return ok ? ref_out(t->o.store, elem_type(t), r) : NULL; /* NULL: null or out of bounds */
 }
 
 WAFT_API bool wasm_table_set(wasm_table_t *t, wasm_table_size_t index, wasm_ref_t *ref)
@@ -486,9 +482,10 @@ WAFT_API wasm_memory_t *wasm_memory_new(wasm_store_t *s, const wasm_memorytype_t
 {
     const wasm_limits_t *l = wasm_memorytype_limits(type);
     waft_extern x;
-    if (waft_memory_new(s->store, l->min, l->max, &x) != WAFT_OK)
-        return NULL;
-    return (wasm_memory_t *)capi_extern_new(s, x);
+    wasm_memory_t *m = NULL;
+    if (waft_memory_new(s->store, l->min, l->max, &x) == WAFT_OK)
+        m = (wasm_memory_t *)capi_extern_new(s, x);
+    return m;
 }
 
 WAFT_API wasm_memorytype_t *wasm_memory_type(const wasm_memory_t *m)

@@ -344,15 +344,16 @@ WAFT_API wasm_trap_t *wasm_trap_new(wasm_store_t *store, const wasm_message_t *m
     (void)store; /* a trap holds no store object */
     wasm_trap_t *t = calloc(1, sizeof *t);
     if (!t)
-        return NULL;
+        goto fail;
     t->ref.kind = CAPI_TRAP;
     message_new(&t->message, message && message->data ? message->data : "",
                 message && message->data ? message->size : 0);
-    if (!t->message.size) {
-        free(t);
-        return NULL;
-    }
+    if (!t->message.size)
+        goto fail;
     return t;
+fail:
+    free(t);
+    return NULL;
 }
 
 WAFT_API void wasm_trap_message(const wasm_trap_t *t, wasm_message_t *out)
