@@ -23,6 +23,7 @@ packages=(
     libzstd-dev                 # waft run --compress: zstd images (the Makefile needs zstd.h)
     python3                     # the migration tests' link-breaking proxy, bench/run.py
     iproute2                    # ip netns: migration tests between network namespaces
+    pkg-config binutils         # make example-capi: pkg-config, nm (libwaft.so's exports)
 )
 # npm fetches SQLite (npm pack better-sqlite3) for the migration tests and the benchmarks;
 # it comes with node. A node installed another way (e.g. a newer nodejs package that bundles
