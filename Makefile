@@ -74,7 +74,7 @@ UNIT := $(BUILD)/waft-unit
 SPECRUN := $(BUILD)/waft-spec
 XRESTORE := $(BUILD)/waft-xrestore
 
-.PHONY: all lib cli test unit spec spec-counted diff regress wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install \
+.PHONY: all lib cli test unit spec spec-counted diff regress check-clang check-fuzz wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install \
         capi shared example-capi
 
 all: lib cli
@@ -193,6 +193,8 @@ check:
 	$(MAKE) format-check
 	$(MAKE) all test capi example-capi
 	$(MAKE) SAN=address,undefined test wasi cli-tests regress capi
+	$(MAKE) check-clang
+	$(MAKE) check-fuzz
 	bash tests/cli/run.sh $(BUILD)/waft
 	bash tests/regress/run.sh $(BUILD)/waft
 	bash tests/wasi/run.sh $(BUILD)/waft
@@ -201,6 +203,16 @@ check:
 	$(MAKE) sqlite-wasm
 	bash tests/migrate/run.sh $(BUILD)/waft
 	WAFT_MIGRATE_ONLY_FAULTS=1 bash tests/migrate/run.sh $(BUILD)/asan-ubsan/waft
+
+# Part of make check: the library, CLI and tests built with clang too (into build/clang),
+# and every fuzz target for a fixed number of runs from a fixed seed (a verdict that does
+# not depend on the machine's speed; make fuzz runs them for a time instead).
+check-clang:
+	$(MAKE) CC=clang BUILD=build/clang all test regress
+check-fuzz:
+	$(MAKE) fuzz-module fuzz-image FUZZ_LIMIT="-runs=100000 -seed=1"
+	$(MAKE) fuzz-diff FUZZ_LIMIT="-runs=300 -seed=1"
+	@echo "fuzz: 3 passed, 0 failed"
 
 # Regression cases, one per fixed defect (tests/regress/run.sh).
 regress: $(CLI)

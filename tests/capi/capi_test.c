@@ -524,9 +524,90 @@ out:
     CHECK(env.finalized == 1); /* the env finalizer runs with the store */
 }
 
+/* Host-made objects on their own: bad arguments refused, externref tables, link checks. */
+static void test_objects(wasm_engine_t *engine, const char *dir)
+{
+    wasm_store_t *store = wasm_store_new(engine);
+    wasm_limits_t bad = { 5, 2 };
+    wasm_memorytype_t *mt = wasm_memorytype_new(&bad);
+    CHECK(wasm_memory_new(store, mt) == NULL); /* min > max */
+    wasm_memorytype_delete(mt);
+    wasm_globaltype_t *gt = wasm_globaltype_new(wasm_valtype_new_i64(), WASM_CONST);
+    wasm_val_t wrong = WASM_F32_VAL(1.0f);
+    CHECK(wasm_global_new(store, gt, &wrong) == NULL); /* value of another type */
+    wasm_val_t seven = WASM_I64_VAL(7);
+    wasm_global_t *g = wasm_global_new(store, gt, &seven);
+    CHECK(g != NULL);
+    wasm_globaltype_delete(gt);
+
+    /* an externref table filled with a foreign, read back as the same foreign */
+    wasm_foreign_t *fo = wasm_foreign_new(store);
+    wasm_limits_t lim = { 2, 3 };
+    wasm_tabletype_t *tt = wasm_tabletype_new(wasm_valtype_new_externref(), &lim);
+    wasm_table_t *t = wasm_table_new(store, tt, wasm_foreign_as_ref(fo));
+    CHECK(t != NULL);
+    if (t) {
+        wasm_ref_t *r = wasm_table_get(t, 1);
+        CHECK(r && wasm_ref_as_foreign(r) && wasm_foreign_same(wasm_ref_as_foreign(r), fo));
+        wasm_ref_delete(r);
+        CHECK(wasm_table_set(t, 1, NULL) && wasm_table_get(t, 1) == NULL);
+        CHECK(!wasm_table_set(t, 0, wasm_global_as_ref(g))); /* not a foreign */
+        CHECK(wasm_table_grow(t, 1, NULL) && !wasm_table_grow(t, 1, NULL));
+        wasm_table_delete(t);
+    }
+    CHECK(wasm_table_new(store, tt, wasm_global_as_ref(g)) == NULL);
+    wasm_tabletype_delete(tt);
+
+    /* main.wasm imports a mutable i32 global: a constant i64 one does not link */
+    wasm_byte_vec_t bin;
+    CHECK(read_file(dir, "main.wasm", &bin));
+    wasm_module_t *m = wasm_module_new(store, &bin);
+    if (m) {
+        wasm_functype_t *ft = wasm_functype_new_0_0();
+        wasm_func_t *f = wasm_func_new(store, ft, host_fail);
+        wasm_limits_t ml = { 1, 4 }, tl = { 2, wasm_limits_max_default };
+        wasm_memorytype_t *mty = wasm_memorytype_new(&ml);
+        wasm_memory_t *mem = wasm_memory_new(store, mty);
+        wasm_tabletype_t *tty = wasm_tabletype_new(wasm_valtype_new_funcref(), &tl);
+        wasm_table_t *tab = wasm_table_new(store, tty, NULL);
+        wasm_extern_t *ims[5] = { wasm_func_as_extern(f), wasm_func_as_extern(f),
+                                  wasm_memory_as_extern(mem), wasm_global_as_extern(g),
+                                  wasm_table_as_extern(tab) };
+        wasm_extern_vec_t v = WASM_ARRAY_VEC(ims);
+        wasm_trap_t *trap = NULL;
+        CHECK(wasm_instance_new(store, m, &v, &trap) == NULL && trap != NULL);
+        wasm_trap_delete(trap);
+        CHECK(wasm_instance_new(store, m, &v, NULL) == NULL); /* no trap wanted: none made */
+        wasm_table_delete(tab);
+        wasm_tabletype_delete(tty);
+        wasm_memory_delete(mem);
+        wasm_memorytype_delete(mty);
+        wasm_func_delete(f);
+        wasm_functype_delete(ft);
+        wasm_module_delete(m);
+    }
+    wasm_byte_vec_delete(&bin);
+    wasm_foreign_delete(fo);
+    wasm_global_delete(g);
+    wasm_store_delete(store);
+}
+
 static void test_failures(wasm_engine_t *engine, const char *dir)
 {
     wasm_store_t *store = wasm_store_new(engine);
+    /* the smallest module is valid, and has no imports or exports */
+    wasm_byte_vec_t empty;
+    wasm_byte_vec_new(&empty, 8, "\0asm\1\0\0\0");
+    CHECK(wasm_module_validate(store, &empty));
+    wasm_module_t *em = wasm_module_new(store, &empty);
+    wasm_importtype_vec_t no_imports;
+    if (em) {
+        wasm_module_imports(em, &no_imports);
+        CHECK(no_imports.size == 0);
+        wasm_importtype_vec_delete(&no_imports);
+    }
+    wasm_module_delete(em);
+    wasm_byte_vec_delete(&empty);
     /* a malformed and an invalid module */
     wasm_byte_vec_t junk;
     wasm_byte_vec_new(&junk, 8, "\0asm\2\0\0\0");
@@ -566,6 +647,7 @@ int main(int argc, char **argv)
     CHECK(engine != NULL);
     if (engine) {
         test_instance(engine, argv[1]);
+        test_objects(engine, argv[1]);
         test_failures(engine, argv[1]);
         wasm_engine_delete(engine);
     }
