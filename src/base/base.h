@@ -13,6 +13,8 @@
 
 #include <waft/waft.h>
 
+#include "base/le.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,57 +97,7 @@ WAFT_INTERNAL const uint8_t *base_read_bytes(base_reader *r, size_t n);
 /* True if [s, s+n) is valid UTF-8 (no surrogates, no overlongs). */
 WAFT_INTERNAL bool base_utf8_valid(const uint8_t *s, size_t n);
 
-/* ==== Little-endian access to unaligned bytes ==== */
-
-static inline uint16_t base_load16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-static inline uint32_t base_load32(const uint8_t *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-#else
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-#endif
-}
-static inline uint64_t base_load64(const uint8_t *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-#else
-    return (uint64_t)base_load32(p) | ((uint64_t)base_load32(p + 4) << 32);
-#endif
-}
-static inline void base_store16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void base_store32(uint8_t *p, uint32_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(p, &v, 4);
-#else
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-#endif
-}
-static inline void base_store64(uint8_t *p, uint64_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(p, &v, 8);
-#else
-    base_store32(p, (uint32_t)v);
-    base_store32(p + 4, (uint32_t)(v >> 32));
-#endif
-}
+/* Little-endian loads and stores (base_load16/32/64, base_store16/32/64): base/le.h. */
 
 /* Fills a waft_error (NULL-safe) with printf-style text. */
 WAFT_INTERNAL void base_error_set(waft_error *err, waft_result code, int64_t offset, int64_t func,

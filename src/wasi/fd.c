@@ -37,7 +37,7 @@ uint16_t wasi_mem_iovs(wasi_ctx *c, uint32_t iovs, uint32_t n, size_t *out_n)
         return WASI_EFAULT;
     for (uint32_t i = 0; i < n && used < WASI_IOV_MAX && total < WASI_IO_MAX; i++) {
         const uint8_t *e = c->mem + iovs + (uint64_t)i * 8;
-        uint32_t ptr = wasi_ld32(e), len = wasi_ld32(e + 4);
+        uint32_t ptr = base_load32(e), len = base_load32(e + 4);
         if (!wasi_mem_ok(c, ptr, len))
             return WASI_EFAULT;
         if (len > WASI_IO_MAX - total)
@@ -130,7 +130,7 @@ static uint32_t transfer(wasi_ctx *c, const uint64_t *args, bool writing)
         if (err != 0)
             return err;
     }
-    wasi_st32(c->mem + out_ptr, (uint32_t)done);
+    base_store32(c->mem + out_ptr, (uint32_t)done);
     return 0;
 }
 
@@ -171,7 +171,7 @@ static uint32_t transfer_at(wasi_ctx *c, const uint64_t *args, bool writing)
         err = w->host->preadv(w->host_ud, f->host, w->iov, niov, off, &done);
     if (err != 0)
         return err;
-    wasi_st32(c->mem + out_ptr, (uint32_t)done);
+    base_store32(c->mem + out_ptr, (uint32_t)done);
     return 0;
 }
 
@@ -208,7 +208,7 @@ uint32_t wasi_call_fd_seek(wasi_ctx *c, const uint64_t *args)
     err = w->host->seek(w->host_ud, f->host, off, (int)whence, &pos);
     if (err != 0)
         return err;
-    wasi_st64(c->mem + out_ptr, pos);
+    base_store64(c->mem + out_ptr, pos);
     return 0;
 }
 
@@ -227,7 +227,7 @@ uint32_t wasi_call_fd_tell(wasi_ctx *c, const uint64_t *args)
     err = w->host->seek(w->host_ud, f->host, 0, WASI_WHENCE_CUR, &pos);
     if (err != 0)
         return err;
-    wasi_st64(c->mem + out_ptr, pos);
+    base_store64(c->mem + out_ptr, pos);
     return 0;
 }
 
@@ -247,9 +247,9 @@ uint32_t wasi_call_fd_fdstat_get(wasi_ctx *c, const uint64_t *args)
     p = c->mem + out_ptr;
     memset(p, 0, 24);
     p[0] = f->filetype;
-    wasi_st16(p + 2, f->fdflags);
-    wasi_st64(p + 8, f->rights_base);
-    wasi_st64(p + 16, f->rights_inheriting);
+    base_store16(p + 2, f->fdflags);
+    base_store64(p + 8, f->rights_base);
+    base_store64(p + 16, f->rights_inheriting);
     return 0;
 }
 
@@ -294,14 +294,14 @@ uint32_t wasi_call_fd_fdstat_set_rights(wasi_ctx *c, const uint64_t *args)
 void wasi_put_filestat(uint8_t *p, const wasi_host_stat *st)
 {
     memset(p, 0, 64);
-    wasi_st64(p + 0, st->dev);
-    wasi_st64(p + 8, st->ino);
+    base_store64(p + 0, st->dev);
+    base_store64(p + 8, st->ino);
     p[16] = st->filetype;
-    wasi_st64(p + 24, st->nlink);
-    wasi_st64(p + 32, st->size);
-    wasi_st64(p + 40, st->atim);
-    wasi_st64(p + 48, st->mtim);
-    wasi_st64(p + 56, st->ctim);
+    base_store64(p + 24, st->nlink);
+    base_store64(p + 32, st->size);
+    base_store64(p + 40, st->atim);
+    base_store64(p + 48, st->mtim);
+    base_store64(p + 56, st->ctim);
 }
 
 uint32_t wasi_call_fd_filestat_get(wasi_ctx *c, const uint64_t *args)
@@ -470,7 +470,7 @@ uint32_t wasi_call_fd_prestat_get(wasi_ctx *c, const uint64_t *args)
     p = c->mem + out_ptr;
     memset(p, 0, 8);
     p[0] = 0; /* preopentype dir */
-    wasi_st32(p + 4, (uint32_t)strlen(w->preopens[f->origin].guest_path));
+    base_store32(p + 4, (uint32_t)strlen(w->preopens[f->origin].guest_path));
     return 0;
 }
 
@@ -529,9 +529,9 @@ uint32_t wasi_call_fd_readdir(wasi_ctx *c, const uint64_t *args)
             return WASI_ENAMETOOLONG;
         /* dirent: d_next u64, d_ino u64, d_namlen u32, d_type u8, then the name; an entry
          * that does not fit is cut short and the guest asks again from its cookie */
-        wasi_st64(head, cookie + 1);
-        wasi_st64(head + 8, e.ino);
-        wasi_st32(head + 16, (uint32_t)e.name_len);
+        base_store64(head, cookie + 1);
+        base_store64(head + 8, e.ino);
+        base_store32(head + 16, (uint32_t)e.name_len);
         head[20] = e.filetype;
         head[21] = head[22] = head[23] = 0;
         n = len - used < 24 ? len - used : 24;
@@ -543,6 +543,6 @@ uint32_t wasi_call_fd_readdir(wasi_ctx *c, const uint64_t *args)
         cookie++;
     }
     f->dir_cookie = cookie;
-    wasi_st32(c->mem + out_ptr, used);
+    base_store32(c->mem + out_ptr, used);
     return 0;
 }

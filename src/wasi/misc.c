@@ -24,7 +24,7 @@ static uint32_t put_strings(wasi_ctx *c, char *const *v, uint32_t n, uint32_t si
         return WASI_EFAULT;
     for (uint32_t i = 0; i < n; i++) {
         size_t len = strlen(v[i]) + 1;
-        wasi_st32(c->mem + ptrs + (uint64_t)i * 4, at);
+        base_store32(c->mem + ptrs + (uint64_t)i * 4, at);
         memcpy(c->mem + at, v[i], len);
         at += (uint32_t)len;
     }
@@ -36,8 +36,8 @@ static uint32_t put_sizes(wasi_ctx *c, uint32_t count, uint32_t size, uint32_t c
 {
     if (!wasi_mem_ok(c, count_ptr, 4) || !wasi_mem_ok(c, size_ptr, 4))
         return WASI_EFAULT;
-    wasi_st32(c->mem + count_ptr, count);
-    wasi_st32(c->mem + size_ptr, size);
+    base_store32(c->mem + count_ptr, count);
+    base_store32(c->mem + size_ptr, size);
     return 0;
 }
 
@@ -78,7 +78,7 @@ uint32_t wasi_call_clock_res_get(wasi_ctx *c, const uint64_t *args)
     err = c->w->host->clock_res(c->w->host_ud, id, &res);
     if (err != 0)
         return err;
-    wasi_st64(c->mem + out_ptr, res);
+    base_store64(c->mem + out_ptr, res);
     return 0;
 }
 
@@ -97,7 +97,7 @@ uint32_t wasi_call_clock_time_get(wasi_ctx *c, const uint64_t *args)
     err = wasi_clock_now(c->w, id, &now);
     if (err != 0)
         return err;
-    wasi_st64(c->mem + out_ptr, now);
+    base_store64(c->mem + out_ptr, now);
     return 0;
 }
 
@@ -126,11 +126,11 @@ static void put_event(uint8_t *p, uint64_t userdata, uint16_t error, uint8_t typ
                       uint16_t flags)
 {
     memset(p, 0, EVENT_SIZE);
-    wasi_st64(p, userdata);
-    wasi_st16(p + 8, error);
+    base_store64(p, userdata);
+    base_store16(p + 8, error);
     p[10] = type;
-    wasi_st64(p + 16, nbytes);
-    wasi_st16(p + 24, flags);
+    base_store64(p + 16, nbytes);
+    base_store16(p + 24, flags);
 }
 
 /* Waits for at most the next deadline, the wait slice, or not at all. Returns the
@@ -165,13 +165,13 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
     /* First pass: deadlines, descriptors, and events that are due at once. */
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *s = c->mem + in + (uint64_t)i * SUB_SIZE;
-        uint64_t userdata = wasi_ld64(s);
+        uint64_t userdata = base_load64(s);
         uint8_t tag = s[8];
         deadline[i] = UINT64_MAX;
         if (tag == WASI_EVENT_CLOCK) {
-            uint32_t id = wasi_ld32(s + 16);
-            uint64_t timeout_ns = wasi_ld64(s + 24), now = 0;
-            uint16_t flags = wasi_ld16(s + 40);
+            uint32_t id = base_load32(s + 16);
+            uint64_t timeout_ns = base_load64(s + 24), now = 0;
+            uint16_t flags = base_load16(s + 40);
             uint16_t err = wasi_clock_now(w, id, &now);
             if (err != 0) {
                 put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, userdata, err, tag, 0,
@@ -184,7 +184,7 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
                 deadline[i] = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
         } else if (tag == WASI_EVENT_FD_READ || tag == WASI_EVENT_FD_WRITE) {
             uint16_t err;
-            wasi_fd *f = wasi_fd_get(w, wasi_ld32(s + 16), WASI_RIGHT_POLL_FD_READWRITE, &err);
+            wasi_fd *f = wasi_fd_get(w, base_load32(s + 16), WASI_RIGHT_POLL_FD_READWRITE, &err);
             if (f == NULL) {
                 put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, userdata, err, tag, 0,
                           0);
@@ -225,7 +225,7 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
                     error = WASI_EIO;
                 if (s[8] == WASI_EVENT_FD_READ && error == 0)
                     w->host->nread(w->host_ud, pfd[k].fd, &nbytes);
-                put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, wasi_ld64(s), error,
+                put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, base_load64(s), error,
                           s[8], nbytes, flags);
                 pfd[k].revents = 0;
             }
@@ -236,10 +236,10 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
             uint64_t now = 0;
             if (s[8] != WASI_EVENT_CLOCK || deadline[i] == UINT64_MAX)
                 continue;
-            if (wasi_clock_now(w, wasi_ld32(s + 16), &now) != 0)
+            if (wasi_clock_now(w, base_load32(s + 16), &now) != 0)
                 continue;
             if (now >= deadline[i]) {
-                put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, wasi_ld64(s), 0,
+                put_event(c->mem + out + (uint64_t)nevents++ * EVENT_SIZE, base_load64(s), 0,
                           WASI_EVENT_CLOCK, 0, 0);
                 deadline[i] = UINT64_MAX; /* reported once */
             } else if (deadline[i] - now < soonest) {
@@ -252,7 +252,7 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
             return WASI_CTL_SUSPEND; /* nothing was reported: the call can be made again */
         timeout = soonest == UINT64_MAX ? WASI_WAIT_SLICE_MS : wait_ms(soonest);
     }
-    wasi_st32(c->mem + nevents_ptr, nevents);
+    base_store32(c->mem + nevents_ptr, nevents);
     return 0;
 }
 
@@ -335,7 +335,7 @@ uint32_t wasi_call_sock_accept(wasi_ctx *c, const uint64_t *args)
         n->rights_base = WASI_RIGHTS_STREAM & ~WASI_RIGHT_SOCK_ACCEPT;
         n->rights_inheriting = 0;
     }
-    wasi_st32(c->mem + out_ptr, new_fd);
+    base_store32(c->mem + out_ptr, new_fd);
     return 0;
 }
 
@@ -372,8 +372,8 @@ uint32_t wasi_call_sock_recv(wasi_ctx *c, const uint64_t *args)
     }
     if (err != 0)
         return err;
-    wasi_st32(c->mem + len_ptr, (uint32_t)got);
-    wasi_st16(c->mem + flags_ptr, trunc ? WASI_RECV_DATA_TRUNCATED : 0);
+    base_store32(c->mem + len_ptr, (uint32_t)got);
+    base_store16(c->mem + flags_ptr, trunc ? WASI_RECV_DATA_TRUNCATED : 0);
     return 0;
 }
 
@@ -409,7 +409,7 @@ uint32_t wasi_call_sock_send(wasi_ctx *c, const uint64_t *args)
     }
     if (err != 0)
         return err;
-    wasi_st32(c->mem + len_ptr, (uint32_t)put);
+    base_store32(c->mem + len_ptr, (uint32_t)put);
     return 0;
 }
 

@@ -210,7 +210,7 @@ uint32_t wasi_call_path_open(wasi_ctx *c, const uint64_t *args)
         f->rights_base = base & WASI_RIGHTS_FILE;
         f->rights_inheriting = 0;
     }
-    wasi_st32(c->mem + out_ptr, fd);
+    base_store32(c->mem + out_ptr, fd);
     return 0;
 }
 
@@ -385,7 +385,7 @@ uint32_t wasi_call_path_readlink(wasi_ctx *c, const uint64_t *args)
         if (n > buf_len)
             n = buf_len; /* truncated, as readlink(2) does */
         memcpy(c->mem + buf, target, n);
-        wasi_st32(c->mem + out_ptr, (uint32_t)n);
+        base_store32(c->mem + out_ptr, (uint32_t)n);
     }
     path_done(c, &a);
     return err;

@@ -3,7 +3,7 @@
  *
  * Invariants of this module:
  *  - It is built on the public API (<waft/waft.h>, <waft/waft_wasi.h>) alone and includes
- *    no other src/ header.
+ *    no other src/ header than the self-contained byte-order helpers of base/le.h.
  *  - All WASI state of a guest is in struct waft_wasi: one table that the checkpoint code
  *    reads with wasi_fd_next/wasi_fd_inspect/wasi_clock_save and rebuilds with
  *    wasi_fd_restore/wasi_clock_restore. Every field is tagged [snap] (saved) or [derived]
@@ -23,6 +23,8 @@
 
 #include <waft/waft.h>
 #include <waft/waft_wasi.h>
+
+#include "base/le.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -250,36 +252,8 @@ enum {
 
 /* ==== Guest memory ==== */
 
-/* Little-endian access to guest memory on any host. */
-static inline uint16_t wasi_ld16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-static inline uint32_t wasi_ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static inline uint64_t wasi_ld64(const uint8_t *p)
-{
-    return (uint64_t)wasi_ld32(p) | ((uint64_t)wasi_ld32(p + 4) << 32);
-}
-static inline void wasi_st16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void wasi_st32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static inline void wasi_st64(uint8_t *p, uint64_t v)
-{
-    wasi_st32(p, (uint32_t)v);
-    wasi_st32(p + 4, (uint32_t)(v >> 32));
-}
+/* Little-endian access to guest memory on any host: base_load16/32/64 and
+ * base_store16/32/64 from base/le.h. */
 
 /* ==== Host vtable ==== */
 
