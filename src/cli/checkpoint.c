@@ -91,25 +91,7 @@ static const int stop_signals[3] = { SIGTERM, SIGINT, SIGHUP };
 
 /* ==== Options ==== */
 
-void cli_ckpt_usage(FILE *out)
-{
-    fputs("Checkpoints (see docs/checkpoint.md):\n"
-          "  --image FILE           where checkpoint images are written (atomically)\n"
-          "  --checkpoint-at-step N after exactly N instructions (the unit of --fuel,\n"
-          "                         counted from the start, or from the restore), write the\n"
-          "                         image; if the program ends first, no image is written\n"
-          "  --checkpoint-signal SIG  write the image when SIG arrives (e.g. SIGUSR1 or USR1)\n"
-          "  --checkpoint-every S   write the image every S seconds (use --leave-running)\n"
-          "  --leave-running        keep the program running after a checkpoint (default:\n"
-          "                         stop with status 0 once the image is safe)\n"
-          "  --compress             zstd-compress the image\n"
-          "  --fuel N               allow N instructions; when they run out the program\n"
-          "                         stops with \"waft: trap: all fuel consumed\"\n"
-          "  --count-steps          at the end, print \"waft: N instructions\" on stderr (the\n"
-          "                         unit of --fuel and --checkpoint-at-step)\n"
-          "  Any run also accepts `waft checkpoint PID` from the same user.\n",
-          out);
-}
+/* The options themselves are lines of options.c's tables. */
 
 static int option_error(const char *what, const char *value)
 {
@@ -118,111 +100,6 @@ static int option_error(const char *what, const char *value)
     else
         fprintf(stderr, "waft: %s (see --help)\n", what);
     return CLI_EXIT_USAGE;
-}
-
-static int match(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    const char *arg = argv[*i];
-    if (strncmp(arg, name, n) != 0)
-        return 0;
-    if (value == NULL)
-        return arg[n] == '\0' ? 1 : 0;
-    if (arg[n] == '=') {
-        *value = arg + n + 1;
-        return 1;
-    }
-    if (arg[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *value = argv[++*i];
-    return 1;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!s[0] || s[0] == '-')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_signal(const char *s)
-{
-    static const struct {
-        const char *name;
-        int sig;
-    } names[] = { { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
-                  { "INT", SIGINT },   { "TERM", SIGTERM }, { "ALRM", SIGALRM } };
-    if (strncmp(s, "SIG", 3) == 0)
-        s += 3;
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-        if (strcmp(s, names[k].name) == 0)
-            return names[k].sig;
-    uint64_t n;
-    if (parse_u64(s, &n) == 0 && n > 0 && n < 65 && n != SIGKILL && n != SIGSTOP)
-        return (int)n;
-    return 0;
-}
-
-int cli_ckpt_option(int argc, char **argv, int *i, cli_ckpt_options *o)
-{
-    const char *v = NULL;
-    int m;
-    uint64_t n;
-    if ((m = match(argc, argv, i, "--image", &v)) != 0) {
-        if (m < 0 || !v[0])
-            return option_error("--image needs a file name", NULL);
-        o->image = v;
-        return -1;
-    }
-    if ((m = match(argc, argv, i, "--checkpoint-at-step", &v)) != 0) {
-        if (m < 0 || parse_u64(v, &n) != 0 || n == 0)
-            return option_error("--checkpoint-at-step needs a positive number", v);
-        o->at_step = n;
-        return -1;
-    }
-    if ((m = match(argc, argv, i, "--checkpoint-signal", &v)) != 0) {
-        if (m < 0 || (o->signal = parse_signal(v)) == 0)
-            return option_error("--checkpoint-signal needs a signal name or number", v);
-        return -1;
-    }
-    if ((m = match(argc, argv, i, "--checkpoint-every", &v)) != 0) {
-        char *end;
-        double d = m > 0 ? strtod(v, &end) : 0;
-        if (m < 0 || *end || !(d > 0) || d > 1e9)
-            return option_error("--checkpoint-every needs a number of seconds", v);
-        o->every = d;
-        return -1;
-    }
-    if ((m = match(argc, argv, i, "--fuel", &v)) != 0) {
-        if (m < 0 || parse_u64(v, &n) != 0)
-            return option_error("--fuel needs a number of instructions", v);
-        o->use_fuel = 1;
-        o->fuel = n;
-        return -1;
-    }
-    if ((m = cli_mig_option(argc, argv, i, &o->mig)) != 0)
-        return m;
-    if (match(argc, argv, i, "--leave-running", NULL) == 1) {
-        o->leave_running = 1;
-        return -1;
-    }
-    if (match(argc, argv, i, "--count-steps", NULL) == 1) {
-        o->count_steps = 1;
-        return -1;
-    }
-    if (match(argc, argv, i, "--compress", NULL) == 1) {
-        o->compress = 1;
-        return -1;
-    }
-    return 0;
 }
 
 int cli_ckpt_validate(const cli_ckpt_options *o, const char *command)
@@ -726,6 +603,45 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
     }
 }
 
+int cli_drive(const cli_ckpt_options *o, const char *name, waft_store *store,
+              const waft_instance *instance, waft_result r, waft_val *results, uint32_t nresults,
+              int *out_moved)
+{
+    int stopped;
+    uint32_t shown = 0;
+    r = cli_ckpt_drive(o, store, instance, r, results, nresults, &stopped);
+    if (out_moved)
+        *out_moved = stopped == 1;
+    if (stopped)
+        return stopped == 1 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
+    /* the results the call filled: type 0 is no value type */
+    while (r == WAFT_OK && shown < nresults && results[shown].type != 0)
+        shown++;
+    return cli_finish(name, store, r, results, shown);
+}
+
+int cli_resume(const cli_ckpt_options *o, const char *name, const char *module_name,
+               waft_store *store, const waft_instance *instance, int *out_moved)
+{
+    /* room for the outermost function's results (none for _start); the resume fills
+     * exactly its result count, the rest stay zero */
+    uint32_t nresults = 64;
+    waft_val *results = calloc(nresults, sizeof *results);
+    int status;
+    if (out_moved)
+        *out_moved = 0;
+    if (results == NULL) {
+        fputs("waft: out of memory\n", stderr);
+        return CLI_EXIT_ERROR;
+    }
+    cli_ckpt_begin(o, store, module_name);
+    waft_result r = waft_store_resume(store, results, nresults);
+    status = cli_drive(o, name, store, instance, r, results, nresults, out_moved);
+    cli_ckpt_end();
+    free(results);
+    return status;
+}
+
 /* ==== The start function ==== */
 
 /* An image taken inside the start function would restore to a run that ends when the start
@@ -817,53 +733,27 @@ int cli_ctl_request(long pid, const char *request, double timeout, char *ans, si
 
 /* ==== waft checkpoint PID ==== */
 
-void cli_checkpoint_usage(FILE *out)
-{
-    fputs("usage: waft checkpoint PID [--image FILE] [--leave-running] [--timeout SECONDS]\n"
-          "\n"
-          "Asks the `waft run` (or `waft restore`) with process id PID, started by the same\n"
-          "user, to write an image of its program, and waits until the image is safe on\n"
-          "disk. Without --image it goes where the run's own --image points, else to\n"
-          "MODULE.PID.img in the run's directory. The run then stops (status 0), or goes\n"
-          "on with --leave-running. --timeout (default 60) bounds the wait.\n"
-          "Exit status: 0 when the image is written, 1 otherwise (one line says why).\n",
-          out);
-}
-
 int cli_checkpoint_main(int argc, char **argv)
 {
-    const char *image = NULL;
-    int leave = 0;
-    double timeout = 60;
-    long pid = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int m;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            cli_checkpoint_usage(stdout);
-            return CLI_EXIT_OK;
-        } else if ((m = match(argc, argv, &i, "--image", &v)) != 0) {
-            if (m < 0 || !v[0])
-                return option_error("checkpoint: --image needs a file name", NULL);
-            image = v;
-        } else if (match(argc, argv, &i, "--leave-running", NULL) == 1) {
-            leave = 1;
-        } else if ((m = match(argc, argv, &i, "--timeout", &v)) != 0) {
-            char *end;
-            timeout = m > 0 ? strtod(v, &end) : 0;
-            if (m < 0 || *end || !(timeout > 0))
-                return option_error("checkpoint: --timeout needs seconds", v);
-        } else if (argv[i][0] != '-' && !pid) {
-            uint64_t n;
-            if (parse_u64(argv[i], &n) != 0 || n == 0 || n > INT_MAX)
-                return option_error("checkpoint: PID must be a process id", argv[i]);
-            pid = (long)n;
-        } else {
-            return option_error("checkpoint: unexpected argument", argv[i]);
-        }
-    }
-    if (!pid)
-        return option_error("checkpoint: missing PID", NULL);
+    cli_checkpoint_options o;
+    const char *pid_text = NULL;
+    int npos = 0, next;
+    memset(&o, 0, sizeof o);
+    o.timeout = 60;
+    int status = cli_parse(cli_verb_find("checkpoint"), argc, argv, &o, &pid_text, &npos, &next);
+    if (status >= 0)
+        return status;
+    if (npos == 0)
+        return cli_usage_error("checkpoint", "missing PID");
+    char *end;
+    errno = 0;
+    unsigned long long pid_n = strtoull(pid_text, &end, 10);
+    if (pid_text[0] < '0' || pid_text[0] > '9' || errno || *end || pid_n == 0 || pid_n > INT_MAX)
+        return option_error("checkpoint: PID must be a process id", pid_text);
+    long pid = (long)pid_n;
+    const char *image = o.image;
+    int leave = o.leave_running;
+    double timeout = o.timeout;
     char path[PATH_MAX];
     if (image && image[0] != '/') {
         char cwd[PATH_MAX];

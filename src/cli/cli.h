@@ -24,6 +24,95 @@
 #define CLI_EXIT_USAGE 2   /* bad command line */
 #define CLI_EXIT_TRAP  134 /* the guest trapped or ran out of fuel (128 + SIGABRT) */
 
+/* ==== Command lines (options.c) ==== */
+
+/* Every option of every command is one cli_option line of a table in options.c (the model
+ * is Redis's static_configs[] table): its name, the name of its value (none for a flag),
+ * how the value is parsed and checked, where it is stored, and its help. The parser, the
+ * messages about bad command lines and the help text are all made from those lines, so an
+ * option cannot be parsed without being documented, or documented without being parsed.
+ *
+ * Every option that takes a value takes it as "--name VALUE" or "--name=VALUE". */
+
+typedef enum cli_opt_type {
+    CLI_OPT_FLAG,   /* no value: sets an int to 1 */
+    CLI_OPT_TEXT,   /* const char *: a non-empty text (pointing into argv) */
+    CLI_OPT_LIST,   /* cli_strlist: each use appends its text (repeatable) */
+    CLI_OPT_U32,    /* uint32_t: decimal in [lo, hi] */
+    CLI_OPT_U64,    /* uint64_t: decimal in [lo, hi] */
+    CLI_OPT_DOUBLE, /* double: a number more than 0 and at most dmax */
+    CLI_OPT_CHOICE, /* int: the index of the value in `choices` ("precopy|stop-and-copy") */
+    CLI_OPT_SIGNAL  /* int: a signal name (SIGUSR1, USR1) or number */
+} cli_opt_type;
+
+/* A list of texts given by a repeatable option, in command-line order; items point into
+ * argv, the array is malloc'd (cli_strlist_free). */
+typedef struct cli_strlist {
+    const char **items;
+    int n;
+} cli_strlist;
+
+void cli_strlist_free(cli_strlist *l);
+
+typedef struct cli_option {
+    const char *name; /* "--image" */
+    const char *arg;  /* the value's name in the help ("FILE"); NULL for a flag */
+    cli_opt_type type;
+    size_t offset;       /* where the value goes, from the start of the group's struct */
+    size_t given;        /* 0, or 1 + the offset of an int set to 1 when the option is used */
+    uint64_t lo, hi;     /* CLI_OPT_U32, CLI_OPT_U64: the range */
+    double dmax;         /* CLI_OPT_DOUBLE: the largest value */
+    const char *choices; /* CLI_OPT_CHOICE: the values, '|' between them */
+    int (*check)(const char *value); /* TEXT, LIST: 0 if the value is acceptable, else -1 */
+    const char *expect; /* what the value must be, for messages ("a number of seconds");
+                         * NULL: made from the type */
+    const char *help;   /* the help; each '\n' starts a new indented line */
+} cli_option;
+
+/* Options stored in one struct (e.g. cli_ckpt_options), under an optional heading, that
+ * several commands share. */
+typedef struct cli_opt_group {
+    const char *title; /* heading line in the help; NULL: the command's own "Options:" */
+    const cli_option *options;
+    size_t count;
+    size_t base;        /* offset of the group's struct in the command's option struct */
+    const char *footer; /* lines printed after the group's options, or NULL */
+} cli_opt_group;
+
+/* One command: what its help says around the options, its option groups, and what it takes
+ * besides options. */
+typedef struct cli_verb {
+    const char *name;     /* "run" */
+    const char *synopsis; /* after "usage: waft NAME " ('\n' for more lines) */
+    const char *summary;  /* the one line of `waft --help` */
+    const char *intro;    /* paragraphs between the synopsis and the options, or NULL */
+    const cli_opt_group *groups;
+    size_t ngroups;
+    const char *outro;  /* text after the options, or NULL */
+    int max_positional; /* how many other arguments; -1: the options end at the first one
+                         * (waft run: MODULE, then the program's ARGS) */
+} cli_verb;
+
+/* The table of command `name`, or NULL. */
+const cli_verb *cli_verb_find(const char *name);
+/* Writes the help of `verb`, made from its table. */
+void cli_usage(const cli_verb *verb, FILE *out);
+/* Writes the help of `waft` itself (every command's summary). */
+void cli_main_usage(FILE *out);
+
+/* Parses argv[1..argc) (argv[0] is the command's name) into `out`, the command's option
+ * struct (zeroed or holding defaults beforehand). Other arguments go to out_pos (room for
+ * verb->max_positional, or 1 when it is -1) and their count to *out_npos; when
+ * max_positional is -1, *out_next is the index after the first one (the rest of argv is
+ * not looked at). "--" ends the options; "-h"/"--help" prints the help on stdout.
+ * Returns -1 to go on, CLI_EXIT_OK after the help, or CLI_EXIT_USAGE after one line on
+ * stderr naming the bad argument. Lists in `out` may be filled even then: free them. */
+int cli_parse(const cli_verb *verb, int argc, char **argv, void *out, const char **out_pos,
+              int *out_npos, int *out_next);
+
+/* One usage message: "waft: VERB: TEXT (see 'waft VERB --help')"; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *text);
+
 /* ==== Commands (main.c, run.c) ==== */
 
 /* `waft run ARGS...`: argv[0] is "run". Returns the process exit status. */
@@ -33,9 +122,6 @@ int cli_run_main(int argc, char **argv);
 int cli_read_file(const char *path, uint8_t **out_bytes, size_t *out_len);
 /* `waft image info|check ...` (image.c); argv[0] is "image". */
 int cli_image_main(int argc, char **argv);
-void cli_image_usage(FILE *out);
-/* Writes the help of `waft run` to `out`. */
-void cli_run_usage(FILE *out);
 
 /* ==== Values (value.c) ==== */
 
@@ -107,18 +193,12 @@ waft_result cli_link(waft_store *store, const waft_module *module, const cli_hos
 
 /* The WASI options of `waft run`, in command-line order; values point into argv. */
 typedef struct cli_wasi_options {
-    const char **dirs; /* --dir HOST[::GUEST] */
-    int ndirs;
-    const char **envs; /* --env NAME=VALUE, or NAME to pass the host's value */
-    int nenvs;
-    const char **listens; /* --tcplisten HOST:PORT */
-    int nlistens;
-    int keep_dirs; /* restore: reopen the image's own host directories (--keep-dirs) */
+    cli_strlist dirs;    /* --dir HOST[::GUEST] */
+    cli_strlist envs;    /* --env NAME=VALUE, or NAME to pass the host's value */
+    cli_strlist listens; /* --tcplisten HOST:PORT */
+    int keep_dirs;       /* restore: reopen the image's own host directories (--keep-dirs) */
 } cli_wasi_options;
 
-/* Takes argv[*i] (and its value, advancing *i) if it is a WASI option. Returns 0 if it is
- * not one, -1 when it was taken, or an exit status after a message (bad value). */
-int cli_wasi_option(int argc, char **argv, int *i, cli_wasi_options *o);
 void cli_wasi_options_free(cli_wasi_options *o);
 
 /* The WASI side of one run: the state and the listening sockets made for it. */
@@ -160,9 +240,6 @@ enum {
     CLI_MIG_UNKNOWN
 };
 
-/* Takes argv[*i] if it is a migration option; like cli_wasi_option. */
-int cli_mig_option(int argc, char **argv, int *i, cli_mig_options *o);
-void cli_mig_usage(FILE *out);
 /* At a suspension of the guest thread: starts migrating `inst` to o->to (a sender thread
  * does the work while the guest runs on). `fallback_image` is where a full image goes if
  * the outcome becomes unknown. 0, or -1 with a one-line reason in msg. */
@@ -179,11 +256,21 @@ int cli_mig_active(void);
 /* Whether the sender waits for the guest to park (the caller then polls before resuming). */
 int cli_mig_pausing(void);
 
-/* `waft migrate PID --to HOST:PORT ...` and `waft serve ...`. */
+/* The options of `waft serve` (serve.c). */
+typedef struct cli_serve_options {
+    const char *listen;    /* --listen HOST:PORT */
+    int once;              /* --once */
+    const char *log_dir;   /* --log-dir DIR */
+    const char *key_file;  /* --key-file FILE */
+    const char *cache_dir; /* --module-cache DIR */
+    double timeout;        /* --timeout S */
+    uint32_t max_programs; /* --max-programs N */
+    cli_wasi_options wasi; /* --dir */
+} cli_serve_options;
+
+/* `waft migrate PID --to HOST:PORT ...` (options: cli_mig_options) and `waft serve ...`. */
 int cli_migrate_main(int argc, char **argv);
-void cli_migrate_usage(FILE *out);
 int cli_serve_main(int argc, char **argv);
-void cli_serve_usage(FILE *out);
 
 /* ==== Checkpoints (checkpoint.c) ==== */
 
@@ -200,12 +287,8 @@ typedef struct cli_ckpt_options {
     cli_mig_options mig; /* --migrate-to and its options */
 } cli_ckpt_options;
 
-/* Takes argv[*i] if it is a checkpoint option (or --fuel); like cli_wasi_option. */
-int cli_ckpt_option(int argc, char **argv, int *i, cli_ckpt_options *o);
 /* Checks the options together (e.g. a trigger needs --image). -1 if fine, else a status. */
 int cli_ckpt_validate(const cli_ckpt_options *o, const char *command);
-/* Help text of the checkpoint options. */
-void cli_ckpt_usage(FILE *out);
 
 /* Runs a call to its end, serving checkpoints and migrations: `r` is the result of the
  * waft_func_call (or waft_store_resume) that started it, after cli_ckpt_begin. Each suspension
@@ -218,6 +301,18 @@ void cli_ckpt_usage(FILE *out);
 waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
                            const waft_instance *instance, waft_result r, waft_val *results,
                            uint32_t nresults, int *out_stopped);
+/* The one resume-and-drive helper of the commands that run a program: drives the call
+ * whose first result is `r` with cli_ckpt_drive, then turns the outcome into output and an
+ * exit status (cli_finish, `name` in its messages; the results printed are those of
+ * results[0..nresults) that the call filled). *out_moved (may be NULL) tells whether a
+ * checkpoint or a migration ended the run here with status 0. */
+int cli_drive(const cli_ckpt_options *o, const char *name, waft_store *store,
+              const waft_instance *instance, waft_result r, waft_val *results, uint32_t nresults,
+              int *out_moved);
+/* Continues a restored (or received) program to its end: cli_ckpt_begin (`module_name`
+ * names the default image), waft_store_resume, cli_drive, cli_ckpt_end. */
+int cli_resume(const cli_ckpt_options *o, const char *name, const char *module_name,
+               waft_store *store, const waft_instance *instance, int *out_moved);
 /* Before the first call: sets the fuel budget and installs the signal handler, the timer
  * and the control socket (for `waft checkpoint PID`). cli_ckpt_end undoes it. */
 int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *module_path);
@@ -239,10 +334,42 @@ waft_result cli_ckpt_instantiate(waft_store *store, const waft_module *module,
 int cli_ctl_request(long pid, const char *request, double timeout, char *ans, size_t anslen,
                     size_t *out_n);
 
+/* The options of `waft checkpoint PID`. */
+typedef struct cli_checkpoint_options {
+    const char *image; /* --image FILE */
+    int leave_running; /* --leave-running */
+    double timeout;    /* --timeout S */
+} cli_checkpoint_options;
+
+/* The options of `waft restore IMAGE`. */
+typedef struct cli_restore_options {
+    const char *module;    /* --module MODULE.wasm */
+    waft_config config;    /* --max-call-depth, --max-stack-slots */
+    cli_wasi_options wasi; /* --dir, --keep-dirs */
+    cli_ckpt_options ckpt; /* as for waft run */
+} cli_restore_options;
+
+/* The options of `waft run` (run.c). */
+typedef struct cli_run_options {
+    const char *invoke;    /* --invoke NAME, or NULL to run _start */
+    waft_config config;    /* --max-call-depth, --max-stack-slots */
+    int track_writes;      /* --track-writes (measures the write barrier's cost) */
+    cli_wasi_options wasi; /* --dir, --env, --tcplisten */
+    cli_ckpt_options ckpt; /* --fuel, --image, --checkpoint-*, --migrate-*, ... */
+    /* not options: the rest of the command line */
+    const char *path; /* MODULE.wasm, or "-" for standard input */
+    int nargs;        /* ARGS after the module */
+    char **args;
+} cli_run_options;
+
+/* The options of `waft image info|check` (image.c). */
+typedef struct cli_image_options {
+    int json;           /* info --json */
+    const char *module; /* check --module M */
+} cli_image_options;
+
 /* `waft checkpoint PID [--image FILE] [--leave-running]` and `waft restore FILE ...`. */
 int cli_checkpoint_main(int argc, char **argv);
-void cli_checkpoint_usage(FILE *out);
 int cli_restore_main(int argc, char **argv);
-void cli_restore_usage(FILE *out);
 
 #endif

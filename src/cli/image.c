@@ -17,23 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cli_image_usage(FILE *out)
-{
-    fputs("usage: waft image info FILE [--json]\n"
-          "       waft image check FILE [--module MODULE.wasm]\n"
-          "\n"
-          "info   prints what an image holds: module (hash, size, embedded or not),\n"
-          "       memories, tables, globals, the suspended call stack (function, name,\n"
-          "       code offset, locals, operand values per frame) and extension records\n"
-          "       (e.g. wasi). --json prints the same as one JSON object.\n"
-          "check  validates an image completely without running it: structure and\n"
-          "       checksums, the module and its hash, and every piece of state against\n"
-          "       the module (a restore into a scratch store). Exit status 0 if valid,\n"
-          "       1 with one line naming what is wrong and where otherwise.\n"
-          "  --module M   the module, for images saved without one\n",
-          out);
-}
-
 static void hex(FILE *out, const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -292,29 +275,24 @@ done:
 int cli_image_main(int argc, char **argv)
 {
     /* argv[0] = "image" */
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        cli_image_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-    }
-    const char *sub = argv[1], *file = NULL, *module = NULL;
-    int json = 0;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0 && strcmp(sub, "info") == 0) {
-            json = 1;
-        } else if (strcmp(argv[i], "--module") == 0 && i + 1 < argc && strcmp(sub, "check") == 0) {
-            module = argv[++i];
-        } else if (argv[i][0] == '-' || file) {
-            fprintf(stderr, "waft: image %s: unexpected argument '%s' (see 'waft image --help')\n",
-                    sub, argv[i]);
-            return CLI_EXIT_USAGE;
-        } else {
-            file = argv[i];
-        }
-    }
-    if (!file || (strcmp(sub, "info") != 0 && strcmp(sub, "check") != 0)) {
-        fprintf(stderr, "waft: image: expected 'info FILE' or 'check FILE' (see 'waft image "
-                        "--help')\n");
+    const cli_verb *verb = cli_verb_find("image");
+    cli_image_options o;
+    const char *pos[2] = { NULL, NULL };
+    int npos = 0, next;
+    if (argc < 2) {
+        cli_usage(verb, stderr);
         return CLI_EXIT_USAGE;
     }
-    return strcmp(sub, "info") == 0 ? info(file, json) : check(file, module);
+    memset(&o, 0, sizeof o);
+    int status = cli_parse(verb, argc, argv, &o, pos, &npos, &next);
+    if (status >= 0)
+        return status;
+    const char *sub = pos[0], *file = pos[1];
+    if (npos < 2 || (strcmp(sub, "info") != 0 && strcmp(sub, "check") != 0))
+        return cli_usage_error("image", "expected 'info FILE' or 'check FILE'");
+    if (o.json && strcmp(sub, "info") != 0)
+        return cli_usage_error("image", "--json is an option of 'image info'");
+    if (o.module && strcmp(sub, "check") != 0)
+        return cli_usage_error("image", "--module is an option of 'image check'");
+    return strcmp(sub, "info") == 0 ? info(file, o.json) : check(file, o.module);
 }

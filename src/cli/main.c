@@ -11,41 +11,7 @@
 
 static void usage(FILE *out)
 {
-    fputs("usage: waft COMMAND [ARGS...]\n"
-          "       waft --help | --version\n"
-          "\n"
-          "waft " WAFT_VERSION_STRING " - a WebAssembly runtime\n"
-          "\n"
-          "Commands:\n"
-          "  run [OPTIONS] MODULE.wasm [ARGS...]\n"
-          "                 run a module's _start, or call one of its exports with --invoke\n"
-          "  restore IMAGE [OPTIONS]\n"
-          "                 continue a program from an image\n"
-          "  checkpoint PID [--image FILE] [--leave-running]\n"
-          "                 save a running program of this user to an image\n"
-          "  migrate PID --to HOST:PORT [OPTIONS]\n"
-          "                 move a running program of this user to a `waft serve`\n"
-          "  serve [--listen HOST:PORT] [OPTIONS]\n"
-          "                 receive migrated programs and run them\n"
-          "  image info|check FILE\n"
-          "                 describe or fully validate a saved image\n"
-          "  help [COMMAND] show this help, or the help of COMMAND\n"
-          "  version        print the version\n"
-          "\n"
-          "Options:\n"
-          "  -h, --help     show this help\n"
-          "  --version      print the version\n"
-          "\n"
-          "Exit status:\n"
-          "  0     success\n"
-          "  1     error: cannot read a file, malformed or invalid module, link error\n"
-          "  2     usage error\n"
-          "  134   the WebAssembly program trapped or ran out of fuel; the message\n"
-          "        \"waft: trap: REASON\" and a backtrace are printed on stderr\n"
-          "  N     the exit code the program asked for (WASI proc_exit)\n"
-          "\n"
-          "Run 'waft help run' for the options of a command.\n",
-          out);
+    cli_main_usage(out);
 }
 
 static int usage_error(const char *what, const char *arg)
@@ -67,28 +33,9 @@ static int help(int argc, char **argv)
         usage(stdout);
         return CLI_EXIT_OK;
     }
-    if (strcmp(argv[1], "run") == 0) {
-        cli_run_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(argv[1], "restore") == 0) {
-        cli_restore_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(argv[1], "checkpoint") == 0) {
-        cli_checkpoint_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(argv[1], "image") == 0) {
-        cli_image_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(argv[1], "migrate") == 0) {
-        cli_migrate_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(argv[1], "serve") == 0) {
-        cli_serve_usage(stdout);
+    const cli_verb *verb = cli_verb_find(argv[1]);
+    if (verb != NULL) {
+        cli_usage(verb, stdout);
         return CLI_EXIT_OK;
     }
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "version") == 0) {

@@ -92,111 +92,12 @@ static double ms(uint64_t ns)
 
 /* ==== Options ==== */
 
-void cli_mig_usage(FILE *out)
-{
-    fputs("Live migration (see docs/migration.md):\n"
-          "  --migrate-to HOST:PORT send the running program to a `waft serve` there\n"
-          "  --migrate-at-step N    start migrating after exactly N instructions (else only\n"
-          "                         when `waft migrate PID` asks)\n"
-          "  --strategy precopy|stop-and-copy\n"
-          "                         precopy (default): send memory while the program runs,\n"
-          "                         then pause for the rest; stop-and-copy: pause, send all\n"
-          "  --max-downtime MS      pre-copy ends once the rest fits in MS (default 5)\n"
-          "  --max-rounds N         at most N pre-copy rounds (default 30)\n"
-          "  --page-order hot|address  send pages coldest first (default) or by address\n"
-          "  --key-file FILE        prove a shared key to the server (and check its proof)\n"
-          "  --migrate-timeout S    give up when the peer is silent for S seconds (30)\n",
-          out);
-}
+/* The options (cli_mig_options) are lines of options.c's tables. */
 
 static int opt_error(const char *what, const char *value)
 {
     fprintf(stderr, "waft: %s: '%s' (see --help)\n", what, value ? value : "");
     return CLI_EXIT_USAGE;
-}
-
-static int take(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *value = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != 0)
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *value = argv[++*i];
-    return 1;
-}
-
-int cli_mig_option(int argc, char **argv, int *i, cli_mig_options *o)
-{
-    const char *v = NULL;
-    int m;
-    char *end;
-    if ((m = take(argc, argv, i, "--migrate-to", &v)) != 0) {
-        char h[256], p[16];
-        if (m < 0 || mig_split_addr(v, h, sizeof h, p, sizeof p) != 0 || atoi(p) == 0)
-            return opt_error("--migrate-to needs HOST:PORT", v);
-        o->to = v;
-        return -1;
-    }
-    if ((m = take(argc, argv, i, "--migrate-at-step", &v)) != 0) {
-        unsigned long long n = m > 0 ? strtoull(v, &end, 10) : 0;
-        if (m < 0 || !v[0] || *end || n == 0 || v[0] == '-')
-            return opt_error("--migrate-at-step needs a positive number", v);
-        o->at_step = n;
-        return -1;
-    }
-    if ((m = take(argc, argv, i, "--strategy", &v)) != 0) {
-        if (m > 0 && !strcmp(v, "precopy"))
-            o->stop_and_copy = 0;
-        else if (m > 0 && !strcmp(v, "stop-and-copy"))
-            o->stop_and_copy = 1;
-        else
-            return opt_error("--strategy is precopy or stop-and-copy", v);
-        return -1;
-    }
-    if ((m = take(argc, argv, i, "--max-downtime", &v)) != 0) {
-        double d = m > 0 ? strtod(v, &end) : -1;
-        if (m < 0 || *end || !(d > 0) || d > 1e7)
-            return opt_error("--max-downtime needs milliseconds (more than 0)", v);
-        o->max_downtime_ms = d;
-        return -1;
-    }
-    if ((m = take(argc, argv, i, "--max-rounds", &v)) != 0) {
-        unsigned long n = m > 0 ? strtoul(v, &end, 10) : 0;
-        if (m < 0 || !v[0] || *end || n == 0 || n > 10000 || v[0] == '-')
-            return opt_error("--max-rounds needs a number from 1 to 10000", v);
-        o->max_rounds = (uint32_t)n;
-        return -1;
-    }
-    if ((m = take(argc, argv, i, "--page-order", &v)) != 0) {
-        if (m > 0 && !strcmp(v, "hot"))
-            o->address_order = 0;
-        else if (m > 0 && !strcmp(v, "address"))
-            o->address_order = 1;
-        else
-            return opt_error("--page-order is hot or address", v);
-        return -1;
-    }
-    if ((m = take(argc, argv, i, "--key-file", &v)) != 0) {
-        if (m < 0 || !v[0])
-            return opt_error("--key-file needs a file", v);
-        o->key_file = v;
-        return -1;
-    }
-    if ((m = take(argc, argv, i, "--migrate-timeout", &v)) != 0) {
-        double d = m > 0 ? strtod(v, &end) : 0;
-        if (m < 0 || *end || !(d > 0) || d > 86400)
-            return opt_error("--migrate-timeout needs seconds", v);
-        o->timeout = d;
-        return -1;
-    }
-    return 0;
 }
 
 /* ==== The sender ==== */
@@ -869,67 +770,23 @@ void cli_mig_cancel(const char *why)
 
 /* ==== waft migrate PID ==== */
 
-void cli_migrate_usage(FILE *out)
-{
-    fputs("usage: waft migrate PID --to HOST:PORT [--strategy precopy|stop-and-copy]\n"
-          "                        [--max-downtime MS] [--max-rounds N]\n"
-          "                        [--page-order hot|address] [--key-file FILE]\n"
-          "                        [--timeout SECONDS]\n"
-          "\n"
-          "Moves the running `waft run` (or `waft restore`, or a program a `waft serve` runs)\n"
-          "with process id PID, started by the same user, to the `waft serve` at HOST:PORT.\n"
-          "With precopy (the default) memory is sent while the program runs, and it pauses\n"
-          "only for the last dirty pages and its state (target: --max-downtime, default\n"
-          "5 ms). The source stops only after the destination confirms it runs the program;\n"
-          "on any failure the program goes on where it was. Prints the outcome: downtime,\n"
-          "total time, bytes and rounds. --timeout (default 30) bounds every wait on the\n"
-          "peer. See docs/migration.md.\n"
-          "Exit status: 0 when migrated, 1 otherwise (one line says why).\n",
-          out);
-}
-
 int cli_migrate_main(int argc, char **argv)
 {
     cli_mig_options o;
+    const char *pid_text = NULL;
+    int npos = 0, next;
     memset(&o, 0, sizeof o);
-    long pid = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int m;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            cli_migrate_usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((m = take(argc, argv, &i, "--to", &v)) != 0) {
-            char h[256], p[16];
-            if (m < 0 || mig_split_addr(v, h, sizeof h, p, sizeof p) != 0 || atoi(p) == 0)
-                return opt_error("migrate: --to needs HOST:PORT", v);
-            o.to = v;
-            continue;
-        }
-        if ((m = take(argc, argv, &i, "--timeout", &v)) != 0) {
-            char *end;
-            double d = m > 0 ? strtod(v, &end) : 0;
-            if (m < 0 || *end || !(d > 0) || d > 86400)
-                return opt_error("migrate: --timeout needs seconds", v);
-            o.timeout = d;
-            continue;
-        }
-        if ((m = cli_mig_option(argc, argv, &i, &o)) != 0) {
-            if (m > 0)
-                return m;
-            continue;
-        }
-        char *end;
-        unsigned long long n = argv[i][0] != '-' ? strtoull(argv[i], &end, 10) : 0;
-        if (argv[i][0] == '-' || *end || n == 0 || n > INT_MAX || pid)
-            return opt_error("migrate: unexpected argument", argv[i]);
-        pid = (long)n;
-    }
+    int status = cli_parse(cli_verb_find("migrate"), argc, argv, &o, &pid_text, &npos, &next);
+    if (status >= 0)
+        return status;
+    char *end = NULL;
+    unsigned long long pid_n = pid_text ? strtoull(pid_text, &end, 10) : 0;
+    if (pid_text &&
+        (pid_text[0] < '0' || pid_text[0] > '9' || *end || pid_n == 0 || pid_n > INT_MAX))
+        return opt_error("migrate: PID must be a process id", pid_text);
+    long pid = (long)pid_n;
     if (!pid || !o.to)
         return opt_error("migrate: needs PID and --to HOST:PORT", pid ? "" : "PID");
-    if (o.at_step)
-        return opt_error("migrate: --migrate-at-step is an option of `waft run`", "");
     char key[PATH_MAX] = "-";
     if (o.key_file) {
         mig_key k;

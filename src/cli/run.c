@@ -17,175 +17,26 @@
 
 /* ==== Options ==== */
 
-typedef struct run_options {
-    const char *invoke;    /* --invoke NAME, or NULL to run _start */
-    cli_ckpt_options ckpt; /* --fuel, --image, --checkpoint-*, --leave-running */
-    waft_config config;    /* --max-call-depth, --max-stack-slots */
-    const char *path;      /* MODULE.wasm, or "-" for standard input */
-    int nargs;             /* ARGS after the module */
-    char **args;
-    cli_wasi_options wasi; /* --dir, --env, --tcplisten */
-    int track_writes;      /* --track-writes (measures the write barrier's cost) */
-} run_options;
-
-void cli_run_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: waft run [OPTIONS] MODULE.wasm [ARGS...]\n"
-            "\n"
-            "Instantiates MODULE.wasm (\"-\" reads it from standard input) and runs it as a WASI\n"
-            "program: its \"_start\" export is called with ARGS as its arguments (after the\n"
-            "program name MODULE.wasm) and the standard streams of waft. With --invoke the\n"
-            "export NAME is called instead, with ARGS converted to its parameter types; each\n"
-            "result is printed on its own line: i32/i64 as signed decimal, f32 with %%.9g, f64\n"
-            "with %%.17g, references as \"null\" or \"ref\".\n"
-            "\n"
-            "Options:\n"
-            "  --dir HOST[::GUEST]    let the program use directory HOST, which it sees as\n"
-            "                         GUEST (default: the same name, e.g. --dir . or\n"
-            "                         --dir /srv/data::/data); it reaches nothing outside the\n"
-            "                         directories given; repeatable\n"
-            "  --env NAME=VALUE       set a variable of the program's environment (empty\n"
-            "                         otherwise); --env NAME passes waft's own value; repeatable\n"
-            "  --tcplisten HOST:PORT  listen on a TCP port and give the socket to the program\n"
-            "                         as the descriptor after the directories; repeatable\n"
-            "  --invoke NAME          call the exported function NAME instead of _start\n"
-            "  --max-call-depth N     at most N nested wasm calls (default %u)\n"
-            "  --max-stack-slots N    value stack of N 8-byte slots (default %u)\n"
-            "  --track-writes         track writes to memory for the whole run, as a\n"
-            "                         migration does (to measure what that costs)\n"
-            "  -h, --help             show this help\n"
-            "  --                     end of options\n"
-            "\n",
-            WAFT_DEFAULT_CALL_DEPTH, WAFT_DEFAULT_STACK_SLOTS);
-    cli_ckpt_usage(out);
-    cli_mig_usage(out);
-    fprintf(out,
-            "\n"
-            "ARGS for --invoke, by parameter type:\n"
-            "  i32, i64               decimal or 0x hex, signed or unsigned\n"
-            "                         (-1, 4294967295 and 0xffffffff are the same i32)\n"
-            "  f32, f64               decimal or hex floats, inf, -inf, nan, nan:0xPAYLOAD\n"
-            "  funcref, externref     null (externref also takes a non-zero number)\n"
-            "\n"
-            "Imports: every function of \"wasi_snapshot_preview1\" (WASI preview1); other\n"
-            "imports cannot be satisfied and make the run fail before it starts.\n"
-            "\n"
-            "Exit status:\n"
-            "  0     success\n"
-            "  1     error: cannot read the file, malformed or invalid module, link error,\n"
-            "        a --dir that cannot be opened, a --tcplisten port that cannot be used\n"
-            "  2     usage error (bad option, wrong number or form of ARGS)\n"
-            "  134   the program trapped (a backtrace follows the message on stderr)\n"
-            "        or ran out of fuel\n"
-            "  N     the exit code the program asked for (WASI proc_exit; the system keeps its\n"
-            "        low 8 bits)\n"
-            "  After a checkpoint that stops the program (no --leave-running), or a\n"
-            "  migration that moved it: 0. After a migration whose outcome is unknown (the\n"
-            "  link broke after the commit): 1, and an image of the program is kept.\n");
-}
-
-static int usage_error(const char *what)
-{
-    fprintf(stderr, "waft: run: %s (see 'waft run --help')\n", what);
-    return CLI_EXIT_USAGE;
-}
-
-/* A decimal count in [min, max], the whole string. */
-static int parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-
-    if (*s == '\0')
-        return -1;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    if (v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Matches argv[*i] against an option that takes a value ("--name VALUE" or "--name=VALUE").
- * Returns 0 if it is another option, 1 with *out_value set, or -1 if the value is missing. */
-static int option_value(int argc, char **argv, int *i, const char *name, const char **out_value)
-{
-    size_t n = strlen(name);
-    const char *arg = argv[*i];
-
-    if (strncmp(arg, name, n) != 0)
-        return 0;
-    if (arg[n] == '=') {
-        *out_value = arg + n + 1;
-        return 1;
-    }
-    if (arg[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *i += 1;
-    *out_value = argv[*i];
-    return 1;
-}
+/* The options are cli_run_options, parsed by the table of options.c. */
+typedef cli_run_options run_options;
 
 /* Fills *o from argv (argv[0] is "run"). Returns -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, run_options *o)
 {
-    int i, m;
+    const char *module = NULL;
+    int npos = 0, next = argc, m;
 
     memset(o, 0, sizeof *o);
-    for (i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *value = NULL;
-        uint64_t n;
-
-        if (strcmp(arg, "--") == 0) {
-            i++;
-            break;
-        }
-        if (arg[0] != '-' || arg[1] == '\0')
-            break; /* the module ("-" is standard input) */
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            cli_run_usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((m = option_value(argc, argv, &i, "--invoke", &value)) != 0) {
-            if (m < 0 || value[0] == '\0')
-                return usage_error("--invoke needs a function name");
-            o->invoke = value;
-        } else if ((m = cli_ckpt_option(argc, argv, &i, &o->ckpt)) != 0) {
-            if (m >= 0)
-                return m;
-        } else if ((m = option_value(argc, argv, &i, "--max-call-depth", &value)) != 0) {
-            if (m < 0 || parse_count(value, 1, UINT32_MAX, &n) != 0)
-                return usage_error("--max-call-depth needs a number from 1 to 4294967295");
-            o->config.max_call_depth = (uint32_t)n;
-        } else if ((m = option_value(argc, argv, &i, "--max-stack-slots", &value)) != 0) {
-            if (m < 0 || parse_count(value, 1, UINT32_MAX, &n) != 0)
-                return usage_error("--max-stack-slots needs a number from 1 to 4294967295");
-            o->config.max_stack_slots = (uint32_t)n;
-        } else if ((m = cli_wasi_option(argc, argv, &i, &o->wasi)) != 0) {
-            if (m >= 0)
-                return m;
-        } else if (strcmp(arg, "--track-writes") == 0) {
-            o->track_writes = 1;
-        } else {
-            fprintf(stderr, "waft: run: unknown option '%s' (see 'waft run --help')\n", arg);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (i >= argc)
-        return usage_error("missing MODULE.wasm");
+    m = cli_parse(cli_verb_find("run"), argc, argv, o, &module, &npos, &next);
+    if (m >= 0)
+        return m;
+    if (npos == 0)
+        return cli_usage_error("run", "missing MODULE.wasm");
     if ((m = cli_ckpt_validate(&o->ckpt, "run")) >= 0)
         return m;
-    o->path = argv[i];
-    o->nargs = argc - i - 1;
-    o->args = argv + i + 1;
+    o->path = module;
+    o->nargs = argc - next;
+    o->args = argv + next;
     return -1;
 }
 
@@ -448,10 +299,7 @@ static int run_module(const run_options *o)
         goto done;
     }
     r = waft_func_call(store, func, args, type.nparams, results, type.nresults);
-    int stopped;
-    r = cli_ckpt_drive(&o->ckpt, store, instance, r, results, type.nresults, &stopped);
-    status = stopped ? (stopped == 1 ? CLI_EXIT_OK : CLI_EXIT_ERROR)
-                     : cli_finish(o->path, store, r, results, type.nresults);
+    status = cli_drive(&o->ckpt, o->path, store, instance, r, results, type.nresults, NULL);
 
 done:
     if (ckpt_started)

@@ -52,16 +52,8 @@
 #define CHILD_AUTHENTICATED 'h' /* past the handshake: it now takes a program's slot */
 #define CHILD_COMMITTED     1   /* the program is ours */
 
-typedef struct serve_options {
-    const char *listen;
-    int once;
-    const char *log_dir;
-    const char *key_file;
-    const char *cache_dir;
-    double timeout;
-    unsigned max_programs;
-    cli_wasi_options wasi;
-} serve_options;
+/* The options, parsed by the table of options.c. */
+typedef cli_serve_options serve_options;
 
 static volatile sig_atomic_t stop_serving;
 
@@ -71,106 +63,15 @@ static void on_stop(int sig)
     stop_serving = 1;
 }
 
-void cli_serve_usage(FILE *out)
-{
-    fputs("usage: waft serve [--listen HOST:PORT] [--dir HOST[::GUEST]]... [--once]\n"
-          "                  [--log-dir DIR] [--key-file FILE] [--module-cache DIR]\n"
-          "                  [--timeout SECONDS] [--max-programs N]\n"
-          "\n"
-          "Receives running programs that `waft migrate` or `waft run --migrate-to` send, and\n"
-          "runs them. Each one's output goes to this server's stdout and stderr (or to\n"
-          "DIR/instance-PID.stdout and .stderr with --log-dir); a line on stderr reports when\n"
-          "it starts, and its exit status when it ends.\n"
-          "\n"
-          "  --listen HOST:PORT   where to listen (default 127.0.0.1:7600; port 0 picks a free\n"
-          "                       one). The first line on stderr says where it listens.\n"
-          "                       Addresses other than loopback need --key-file: a server\n"
-          "                       that accepts programs runs their code (on a machine\n"
-          "                       shared with others, use a key on loopback too).\n"
-          "  --dir HOST[::GUEST]  this host's directory for a guest directory the programs\n"
-          "                       had open; files are reopened there (shared or replicated\n"
-          "                       storage), and a missing one makes the migration fail\n"
-          "  --once               serve until one program has arrived, run it, and exit with\n"
-          "                       its status\n"
-          "  --log-dir DIR        per-program output files instead of this server's\n"
-          "  --key-file FILE      peers must prove this key (HMAC-SHA256 challenge-response\n"
-          "                       in both directions); chmod 600, at least 16 bytes\n"
-          "  --module-cache DIR   keep received modules here (default: a private temporary\n"
-          "                       directory removed at exit)\n"
-          "  --timeout S          drop a peer silent for S seconds (default 30)\n"
-          "  --max-programs N     at most N programs running or being received at once\n"
-          "                       (default 64); more are refused, and told why. Apart\n"
-          "                       from those, at most 16 connections may be in their\n"
-          "                       handshake: a new one drops the oldest of them\n"
-          "See docs/migration.md.\n",
-          out);
-}
-
-static int usage_error(const char *what, const char *v)
-{
-    fprintf(stderr, "waft: serve: %s: '%s' (see 'waft serve --help')\n", what, v ? v : "");
-    return CLI_EXIT_USAGE;
-}
-
 static int parse(int argc, char **argv, serve_options *o)
 {
+    const char *none = NULL;
+    int npos = 0, next;
     memset(o, 0, sizeof *o);
     o->listen = "127.0.0.1:7600";
     o->timeout = 30;
     o->max_programs = MAX_PROGRAMS;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int m;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            cli_serve_usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((m = cli_wasi_option(argc, argv, &i, &o->wasi)) != 0) {
-            if (m > 0)
-                return m;
-            continue;
-        }
-        const char **slot = NULL;
-        if (!strcmp(a, "--once")) {
-            o->once = 1;
-            continue;
-        } else if (!strcmp(a, "--listen")) {
-            slot = &o->listen;
-        } else if (!strcmp(a, "--log-dir")) {
-            slot = &o->log_dir;
-        } else if (!strcmp(a, "--key-file")) {
-            slot = &o->key_file;
-        } else if (!strcmp(a, "--module-cache")) {
-            slot = &o->cache_dir;
-        } else if (!strcmp(a, "--timeout")) {
-            if (i + 1 >= argc)
-                return usage_error("--timeout needs seconds", "");
-            char *end;
-            o->timeout = strtod(argv[++i], &end);
-            if (*end || !(o->timeout > 0) || o->timeout > 86400)
-                return usage_error("--timeout needs seconds", argv[i]);
-            continue;
-        } else if (!strcmp(a, "--max-programs")) {
-            if (i + 1 >= argc)
-                return usage_error("--max-programs needs a number from 1 to 4096", "");
-            char *end;
-            errno = 0;
-            unsigned long n = strtoul(argv[++i], &end, 10);
-            if (errno || *end || argv[i][0] < '0' || argv[i][0] > '9' || n < 1 || n > 4096)
-                return usage_error("--max-programs needs a number from 1 to 4096", argv[i]);
-            o->max_programs = (unsigned)n;
-            continue;
-        } else {
-            return usage_error("unexpected argument", a);
-        }
-        if (i + 1 >= argc || !argv[i + 1][0])
-            return usage_error("option needs a value", a);
-        *slot = argv[++i];
-    }
-    char h[256], p[16];
-    if (mig_split_addr(o->listen, h, sizeof h, p, sizeof p) != 0)
-        return usage_error("--listen needs HOST:PORT", o->listen);
-    return -1;
+    return cli_parse(cli_verb_find("serve"), argc, argv, o, &none, &npos, &next);
 }
 
 /* ==== One connection (in its child process) ==== */
@@ -506,31 +407,14 @@ static int run_instance(serve_conn *s, int log_fd)
 {
     cli_ckpt_options ck;
     memset(&ck, 0, sizeof ck);
-    uint32_t nresults = 64;
-    waft_val *results = calloc(nresults, sizeof *results);
-    if (!results)
-        return CLI_EXIT_ERROR;
     char name[64];
     snprintf(name, sizeof name, "migrated.%ld", (long)getpid());
-    cli_ckpt_begin(&ck, s->store, name);
-    waft_result r = waft_store_resume(s->store, results, nresults);
-    int stopped;
-    r = cli_ckpt_drive(&ck, s->store, s->inst, r, results, nresults, &stopped);
-    int status;
-    if (stopped) {
-        status = stopped == 1 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
-    } else {
-        uint32_t shown = 0;
-        while (r == WAFT_OK && shown < nresults && results[shown].type != 0)
-            shown++;
-        status = cli_finish("migrated", s->store, r, results, shown);
-    }
-    cli_ckpt_end();
-    free(results);
+    int moved;
+    int status = cli_resume(&ck, "migrated", name, s->store, s->inst, &moved);
     fflush(stdout);
     fflush(stderr);
     dprintf(log_fd, "waft: serve: instance %ld from %s %s with status %d\n", (long)getpid(),
-            s->peer, stopped == 1 ? "moved on" : "exited", status);
+            s->peer, moved ? "moved on" : "exited", status);
     return status;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* wasi.c - the WASI side of `waft run`: the --dir, --env and --tcplisten options, the
- * guest's configuration, and the cli_host that provides wasi_snapshot_preview1.
+/* wasi.c - the WASI side of `waft run`: what the --dir, --env and --tcplisten options give
+ * the guest (options.c parses them), the guest's configuration, and the cli_host that provides
+ * wasi_snapshot_preview1.
  *
  * Invariants: option values point into argv (nothing copied until waft_wasi_new, which
  * copies everything); sockets opened for --tcplisten are closed by cli_wasi_free, the WASI
@@ -14,80 +15,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-/* ==== Options ==== */
-
-/* Matches "--name VALUE" or "--name=VALUE" at argv[*i]: 0 if another option, 1 with
- * *out_value set, -1 if the value is missing. */
-static int match(int argc, char **argv, int *i, const char *name, const char **out_value)
-{
-    size_t n = strlen(name);
-    const char *arg = argv[*i];
-
-    if (strncmp(arg, name, n) != 0)
-        return 0;
-    if (arg[n] == '=') {
-        *out_value = arg + n + 1;
-        return 1;
-    }
-    if (arg[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc)
-        return -1;
-    *i += 1;
-    *out_value = argv[*i];
-    return 1;
-}
-
-static int option_error(const char *what, const char *value)
-{
-    if (value != NULL)
-        fprintf(stderr, "waft: run: %s: '%s' (see 'waft run --help')\n", what, value);
-    else
-        fprintf(stderr, "waft: run: %s (see 'waft run --help')\n", what);
-    return CLI_EXIT_USAGE;
-}
-
-/* Appends `value` to a list of argv strings (capacity argc, which bounds every list). */
-static int push(const char ***list, int *n, int argc, const char *value)
-{
-    if (*list == NULL) {
-        *list = calloc((size_t)argc + 1, sizeof **list);
-        if (*list == NULL) {
-            fputs("waft: out of memory\n", stderr);
-            return CLI_EXIT_ERROR;
-        }
-    }
-    (*list)[(*n)++] = value;
-    return -1;
-}
-
-int cli_wasi_option(int argc, char **argv, int *i, cli_wasi_options *o)
-{
-    const char *value = NULL;
-    int m;
-
-    if ((m = match(argc, argv, i, "--dir", &value)) != 0) {
-        const char *sep;
-        if (m < 0 || value[0] == '\0')
-            return option_error("--dir needs HOST_DIR or HOST_DIR::GUEST_DIR", NULL);
-        sep = strstr(value, "::");
-        if (sep == value || (sep != NULL && sep[2] == '\0'))
-            return option_error("--dir needs HOST_DIR::GUEST_DIR, both non-empty", value);
-        return push(&o->dirs, &o->ndirs, argc, value);
-    }
-    if ((m = match(argc, argv, i, "--env", &value)) != 0) {
-        if (m < 0 || value[0] == '\0' || value[0] == '=')
-            return option_error("--env needs NAME=VALUE or NAME", value);
-        return push(&o->envs, &o->nenvs, argc, value);
-    }
-    if ((m = match(argc, argv, i, "--tcplisten", &value)) != 0) {
-        if (m < 0 || strrchr(value, ':') == NULL)
-            return option_error("--tcplisten needs HOST:PORT", value);
-        return push(&o->listens, &o->nlistens, argc, value);
-    }
-    return 0;
-}
 
 /* ==== Sockets ==== */
 
@@ -169,14 +96,14 @@ int cli_wasi_new(waft_store *store, const cli_wasi_options *o, const char *progr
     waft_error err;
     waft_result r;
     const char **argv = calloc((size_t)nargs + 2, sizeof *argv);
-    const char **envp = calloc((size_t)o->nenvs + 1, sizeof *envp);
-    waft_wasi_preopen *pre = calloc((size_t)o->ndirs + 1, sizeof *pre);
-    char **copies = calloc((size_t)o->ndirs + 1, sizeof *copies);
-    char **inherited = calloc((size_t)o->nenvs + 1, sizeof *inherited);
+    const char **envp = calloc((size_t)o->envs.n + 1, sizeof *envp);
+    waft_wasi_preopen *pre = calloc((size_t)o->dirs.n + 1, sizeof *pre);
+    char **copies = calloc((size_t)o->dirs.n + 1, sizeof *copies);
+    char **inherited = calloc((size_t)o->envs.n + 1, sizeof *inherited);
     int nenv = 0, ninherited = 0, status = CLI_EXIT_ERROR;
 
     memset(out, 0, sizeof *out);
-    out->sockets = calloc((size_t)o->nlistens + 1, sizeof *out->sockets);
+    out->sockets = calloc((size_t)o->listens.n + 1, sizeof *out->sockets);
     if (argv == NULL || envp == NULL || pre == NULL || copies == NULL || inherited == NULL ||
         out->sockets == NULL) {
         fputs("waft: out of memory\n", stderr);
@@ -185,13 +112,13 @@ int cli_wasi_new(waft_store *store, const cli_wasi_options *o, const char *progr
     argv[0] = program;
     for (int i = 0; i < nargs; i++)
         argv[i + 1] = args[i];
-    for (int i = 0; i < o->nenvs; i++) {
-        if (strchr(o->envs[i], '=') != NULL) {
-            envp[nenv++] = o->envs[i];
+    for (int i = 0; i < o->envs.n; i++) {
+        if (strchr(o->envs.items[i], '=') != NULL) {
+            envp[nenv++] = o->envs.items[i];
         } else {
             /* "--env NAME": the host's value, if it has one */
-            const char *v = getenv(o->envs[i]);
-            size_t n = strlen(o->envs[i]);
+            const char *v = getenv(o->envs.items[i]);
+            size_t n = strlen(o->envs.items[i]);
             char *s;
             if (v == NULL)
                 continue;
@@ -200,21 +127,21 @@ int cli_wasi_new(waft_store *store, const cli_wasi_options *o, const char *progr
                 fputs("waft: out of memory\n", stderr);
                 goto done;
             }
-            memcpy(s, o->envs[i], n);
+            memcpy(s, o->envs.items[i], n);
             s[n] = '=';
             strcpy(s + n + 1, v);
             inherited[ninherited++] = s;
             envp[nenv++] = s;
         }
     }
-    for (int i = 0; i < o->ndirs; i++) {
-        if (split_dir(o->dirs[i], &pre[i], &copies[i]) != 0) {
+    for (int i = 0; i < o->dirs.n; i++) {
+        if (split_dir(o->dirs.items[i], &pre[i], &copies[i]) != 0) {
             fputs("waft: out of memory\n", stderr);
             goto done;
         }
     }
-    for (int i = 0; i < o->nlistens; i++) {
-        out->sockets[i] = listen_on(o->listens[i]);
+    for (int i = 0; i < o->listens.n; i++) {
+        out->sockets[i] = listen_on(o->listens.items[i]);
         if (out->sockets[i] < 0)
             goto done;
         out->nsockets = i + 1;
@@ -225,7 +152,7 @@ int cli_wasi_new(waft_store *store, const cli_wasi_options *o, const char *progr
     cfg.argv = argv;
     cfg.envc = (uint32_t)nenv;
     cfg.envp = envp;
-    cfg.npreopens = (uint32_t)o->ndirs;
+    cfg.npreopens = (uint32_t)o->dirs.n;
     cfg.preopens = pre;
     cfg.nsockets = (uint32_t)out->nsockets;
     cfg.sockets = out->sockets;
@@ -243,7 +170,7 @@ int cli_wasi_new(waft_store *store, const cli_wasi_options *o, const char *progr
     status = -1;
 done:
     if (copies != NULL)
-        for (int i = 0; i < o->ndirs; i++)
+        for (int i = 0; i < o->dirs.n; i++)
             free(copies[i]);
     free(copies);
     for (int i = 0; i < ninherited; i++)
@@ -269,9 +196,9 @@ void cli_wasi_free(cli_wasi *w)
 
 void cli_wasi_options_free(cli_wasi_options *o)
 {
-    free(o->dirs);
-    free(o->envs);
-    free(o->listens);
+    cli_strlist_free(&o->dirs);
+    cli_strlist_free(&o->envs);
+    cli_strlist_free(&o->listens);
     memset(o, 0, sizeof *o);
 }
 

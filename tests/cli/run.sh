@@ -378,5 +378,153 @@ want_status 134
 want_err '^waft: trap: unreachable'
 done_case
 
+# ==== The option table: every command parses the same way ====
+
+# --name=VALUE is the same as --name VALUE, for options of several commands.
+run "run: --name=VALUE for every value of a run" \
+    run --fuel=1000 --max-call-depth=50 --max-stack-slots=4000 --dir=. --env=A=B --invoke=add \
+    add.wasm 1 2
+want_status 0
+want_out 3
+done_case
+
+run "run: --checkpoint-at-step=N --image=FILE write an image" \
+    run --image=spin.img --checkpoint-at-step=500 --compress --invoke=spin spin.wasm
+want_status 0
+[[ -s spin.img ]] || problems+=("no image spin.img")
+done_case
+
+run "image check --module=M" image check spin.img --module=spin.wasm
+want_status 0
+done_case
+
+run "image info FILE --json" image info spin.img --json
+want_status 0
+want_out_has '^\{'
+done_case
+
+run "restore: --fuel=N --max-call-depth=N" restore spin.img --fuel=300 --max-call-depth=50
+want_status 134
+want_err '^waft: trap: all fuel consumed$'
+done_case
+
+run "restore: --module=M is read" restore spin.img --module=missing.wasm
+want_status 1
+want_err '^waft: missing\.wasm: cannot open'
+done_case
+
+run "checkpoint: --image=FILE --timeout=S (then no such run)" \
+    checkpoint 2147483646 --image=x.img --timeout=1 --leave-running
+want_status 1
+want_err 'not a waft run'
+done_case
+
+run "migrate: --to=A --strategy=... (then no such run)" \
+    migrate 2147483646 --to=127.0.0.1:9 --strategy=stop-and-copy --max-downtime=3 \
+    --max-rounds=2 --page-order=address --timeout=1
+want_status 1
+want_err 'not a waft run'
+done_case
+
+run "serve: --listen=HOST:PORT is checked" serve --listen=127.0.0.1:notaport
+want_status 2
+want_err_lines 1
+want_err "^waft: serve: --listen needs HOST:PORT, not '127\.0\.0\.1:notaport'"
+done_case
+
+desc="serve: --name=VALUE for every value of serve"
+problems=()
+mkdir -p logs cache
+timeout 2 "$waft" serve --listen=127.0.0.1:0 --timeout=5 --max-programs=2 --log-dir=logs \
+    --module-cache=cache --dir=. </dev/null >out.txt 2>err.txt
+status=$?
+want_status 124 # it served until timeout stopped it
+want_err 'listen'
+done_case
+
+# One line naming the option, and status 2: a missing value, a bad number, a bad choice, an
+# unknown option, a value given to a flag.
+usage_case()
+{
+    local desc_=$1 pattern=$2
+    shift 2
+    run "$desc_" "$@"
+    want_status 2
+    want_err_lines 1
+    want_err "$pattern"
+    done_case
+}
+usage_case "run: missing value" "^waft: run: --fuel needs a value: a number of instructions \(see 'waft run --help'\)$" run --fuel
+usage_case "run: bad number" "^waft: run: --max-call-depth needs a number from 1 to 4294967295, not 'x'" \
+    run --max-call-depth=x add.wasm
+usage_case "run: number too big" "--max-stack-slots needs a number from 1 to 4294967295, not '4294967296'" \
+    run --max-stack-slots 4294967296 add.wasm
+usage_case "run: bad choice" "--strategy needs one of precopy\|stop-and-copy, not 'fast'" \
+    run --strategy=fast add.wasm
+usage_case "run: flag with a value" "^waft: run: --leave-running takes no value" \
+    run --leave-running=1 add.wasm
+usage_case "restore: missing value" "^waft: restore: --module needs a value" restore x.img --module
+usage_case "restore: unknown option" "^waft: restore: unknown option '--bogus' \(see 'waft restore --help'\)$" \
+    restore x.img --bogus
+usage_case "restore: bad seconds" "^waft: restore: --checkpoint-every needs a number of seconds, not '-1'" \
+    restore x.img --checkpoint-every=-1
+usage_case "checkpoint: unknown option" "^waft: checkpoint: unknown option '--bogus'" checkpoint 1 --bogus=2
+usage_case "checkpoint: missing value" "^waft: checkpoint: --timeout needs a value: seconds" checkpoint 1 --timeout
+usage_case "migrate: bad number" "^waft: migrate: --max-rounds needs a number from 1 to 10000, not '0'" \
+    migrate 1 --to 127.0.0.1:9 --max-rounds 0
+usage_case "migrate: unknown option" "^waft: migrate: unknown option '--migrate-at-step'" \
+    migrate 1 --to 127.0.0.1:9 --migrate-at-step 5
+usage_case "serve: missing value" "^waft: serve: --listen needs a value: HOST:PORT" serve --listen
+usage_case "serve: bad number" "^waft: serve: --max-programs needs a number from 1 to 4096, not '0'" \
+    serve --max-programs=0
+usage_case "serve: unknown option" "^waft: serve: unknown option '--bogus'" serve --bogus
+usage_case "image: unknown option" "^waft: image: unknown option '--bogus'" image info x.img --bogus
+usage_case "image: missing value" "^waft: image: --module needs a value" image check x.img --module
+
+# The help of each command is made from its table: `waft help VERB` and `waft VERB --help`
+# print the same, and every option a command accepts is in it, and every option in it is
+# accepted. The candidates are every "--name" that appears in the CLI's sources.
+src_dir=$here/../../src/cli
+mapfile -t candidates < <(cat "$src_dir"/*.c | grep -ohE '"--[a-z][a-z0-9-]*' | tr -d '"' | sort -u)
+((${#candidates[@]} > 30)) || problems+=("found only ${#candidates[@]} option names in $src_dir")
+for verb in run restore checkpoint migrate serve image; do
+    desc="help $verb = $verb --help, generated from the table"
+    problems=()
+    "$waft" help "$verb" >help1.txt 2>/dev/null || problems+=("waft help $verb failed")
+    "$waft" "$verb" --help >help2.txt 2>/dev/null || problems+=("waft $verb --help failed")
+    cmp -s help1.txt help2.txt || problems+=("the two differ")
+    grep -q "^usage: waft $verb " help1.txt || problems+=("no usage line")
+    grep -q -- '^  -h, --help ' help1.txt || problems+=("no -h, --help line")
+    : >out.txt
+    : >err.txt
+    done_case
+
+    desc="$verb: every option it accepts is in its help, and every one in its help is accepted"
+    problems=()
+    nopts=0
+    for name in "${candidates[@]}"; do
+        [[ $name == --help ]] && continue # -h and --help take no value: tested above
+        # NAME=x, then an unknown option: the parser stops at one or the other, never runs
+        "$waft" "$verb" "$name=x" --zz-unknown </dev/null >/dev/null 2>err.txt
+        if grep -q "unknown option '$name'" err.txt; then
+            grep -qE -- "^  (-h, )?$name( |\$)" help1.txt &&
+                problems+=("$name is in the help but not accepted")
+        else
+            nopts=$((nopts + 1))
+            grep -qE -- "^  (-h, )?$name( |\$)" help1.txt ||
+                problems+=("$name is accepted but not in the help")
+        fi
+    done
+    while read -r name; do
+        [[ $name == --help ]] && continue
+        "$waft" "$verb" "$name=x" --zz-unknown </dev/null >/dev/null 2>err.txt
+        grep -q "unknown option '$name'" err.txt && problems+=("$name is in the help but not accepted")
+    done < <(grep -oE -- '^  --[a-z][a-z0-9-]*' help1.txt | tr -d ' ')
+    ((nopts >= 2)) || problems+=("only $nopts options found")
+    : >out.txt
+    : >err.txt
+    done_case
+done
+
 echo "cli: $passed passed, $failed failed"
 ((failed == 0))
