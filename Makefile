@@ -46,15 +46,16 @@ CFLAGS_ALL += -DWAFT_HAVE_ZSTD
 LDLIBS_ALL += -lzstd
 endif
 
-# Optional: libcrypto (OpenSSL) for the migration key check; the CLI only (CRYPTO=0 disables).
+# Optional: libcrypto (OpenSSL) for the migration key check (src/migrate only; the core needs
+# only libc). CRYPTO=0 disables it: keys are then refused with a message saying why.
 CRYPTO ?= $(if $(wildcard /usr/include/openssl/hmac.h),1,0)
 ifeq ($(CRYPTO),1)
-CLI_CFLAGS := -DWAFT_HAVE_CRYPTO
-CLI_LIBS := -lcrypto
+MIGRATE_CFLAGS := -DWAFT_HAVE_CRYPTO
+LDLIBS_ALL += -lcrypto
 endif
 
 LIB_SRC := $(wildcard src/base/*.c src/decode/*.c src/validate/*.c src/store/*.c src/interp/*.c \
-                      src/snapshot/*.c src/api/*.c src/wasi/*.c src/capi/*.c)
+                      src/snapshot/*.c src/api/*.c src/wasi/*.c src/capi/*.c src/migrate/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 SPEC_SRC := $(wildcard tests/spec/*.c)
@@ -75,7 +76,7 @@ SPECRUN := $(BUILD)/waft-spec
 XRESTORE := $(BUILD)/waft-xrestore
 
 .PHONY: all lib cli test unit spec spec-counted diff regress check-clang check-fuzz wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install \
-        capi shared example-capi
+        capi shared example-capi example-migrate
 
 all: lib cli
 
@@ -96,9 +97,9 @@ $(LIB): $(LIB_OBJ)
 	$(if $(V),,@echo "  AR $@";)$(AR) rcs $@ $^
 
 $(CLI): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL) $(CLI_LIBS)
+	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
 
-$(BUILD)/src/cli/%.o: CFLAGS_ALL += $(CLI_CFLAGS)
+$(BUILD)/src/migrate/%.o $(BUILD)/pic/src/migrate/%.o: CFLAGS_ALL += $(MIGRATE_CFLAGS)
 
 $(UNIT): $(UNIT_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(UNIT_OBJ) $(LIB) $(LDLIBS_ALL)
@@ -144,7 +145,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 WAFT_VERSION := $(shell sed -n 's/^\#define WAFT_VERSION_STRING *"\(.*\)"/\1/p' include/waft/waft.h)
-PC_LIBS := -lm $(if $(filter 1,$(ZSTD)),-lzstd) -pthread
+PC_LIBS := -lm $(if $(filter 1,$(ZSTD)),-lzstd) $(if $(filter 1,$(CRYPTO)),-lcrypto) -pthread
 install: $(LIB) $(SHLIB)
 	install -d $(DESTDIR)$(INCLUDEDIR)/waft $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 include/waft/*.h $(DESTDIR)$(INCLUDEDIR)/waft/
@@ -171,6 +172,19 @@ example-capi: $(LIB) $(SHLIB)
 	    LD_LIBRARY_PATH=$(EXAMPLE_PREFIX)/lib $(EMU) $(BUILD)/capi_hello > $(BUILD)/capi_hello.out
 	diff -u examples/capi_hello.expected $(BUILD)/capi_hello.out
 
+# examples/migrate_self.c (waft_migrate.h) against the INSTALLED library, the same way: it
+# runs examples/migrate_guest.wat and migrates it mid-run to a `waft serve` of this build;
+# the output of both must equal a straight run (tests/migrate/example.sh).
+example-migrate: $(LIB) $(SHLIB) $(CLI)
+	rm -rf $(EXAMPLE_PREFIX)
+	$(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_PREFIX) DESTDIR=
+	wat2wasm examples/migrate_guest.wat -o $(BUILD)/migrate_guest.wasm
+	export PKG_CONFIG_PATH=$(EXAMPLE_PREFIX)/lib/pkgconfig && \
+	    $(CC) -std=c11 -Wall -Wextra -Werror examples/migrate_self.c -o $(BUILD)/migrate_self \
+	        $$(pkg-config --cflags --libs waft)
+	LD_LIBRARY_PATH=$(EXAMPLE_PREFIX)/lib bash tests/migrate/example.sh $(CLI) \
+	    $(BUILD)/migrate_self $(BUILD)/migrate_guest.wasm $(BUILD)/example-migrate
+
 unit: $(UNIT) $(UNIT_WASM)
 	$(EMU) $(UNIT) $(BUILD)/tests/unit/wat
 
@@ -191,7 +205,7 @@ wasi: $(CLI) $(LIB)
 # (the WASI ones also under ASan+UBSan).
 check:
 	$(MAKE) format-check
-	$(MAKE) all test capi example-capi
+	$(MAKE) all test capi example-capi example-migrate
 	$(MAKE) SAN=address,undefined test wasi cli-tests regress capi
 	$(MAKE) check-clang
 	$(MAKE) check-fuzz

@@ -20,8 +20,8 @@
  */
 #define _GNU_SOURCE
 #include "cli.h"
-#include "proto.h"
 
+#include <waft/waft_migrate.h>
 #include <waft/waft_snapshot.h>
 
 #include <arpa/inet.h>
@@ -41,8 +41,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_MODULE     (256u << 20)
-#define MAX_STATE      (1u << 30)
 #define MAX_PROGRAMS   64  /* default --max-programs: authenticated transfers and programs */
 #define MAX_HANDSHAKES 16  /* connections still in their handshake, apart from the above */
 #define MAX_REFUSALS   16  /* refused connections held until the peer has read the reason */
@@ -78,187 +76,38 @@ static int parse(int argc, char **argv, serve_options *o)
 
 typedef struct serve_conn {
     const serve_options *o;
-    const mig_key *key;
-    const char *cache;
-    mig_conn c;
     char peer[128];
     char why[600];
-    /* the instance being received */
+    /* the instance being received (waft_migrate.h does the protocol) */
+    waft_migration_in *in;
     waft_engine *engine;
     waft_module *module;
     waft_store *store;
     waft_instance *inst;
     waft_extern *imports;
     cli_wasi wasi;
-    waft_extern mem;
-    int has_mem;
-    uint8_t *state;
-    size_t state_len;
     int log_made; /* DIR/instance-PID.stdout and .stderr exist (--log-dir) */
 } serve_conn;
 
+/* Refuses with a reason of the server's own (the peer gets it). */
 static int refuse(serve_conn *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(s->why, sizeof s->why, fmt, ap);
     va_end(ap);
-    mig_send_abort(&s->c, s->why);
+    waft_migration_in_refuse(s->in, s->why);
     return -1;
 }
 
-static int lost(serve_conn *s, const char *what)
+/* A step of the protocol failed: the library told the peer already. */
+static int failed(serve_conn *s)
 {
-    snprintf(s->why, sizeof s->why, "%s: %s", what, s->c.err);
-    mig_send_abort(&s->c, s->why); /* tells the source why, if it still listens */
+    snprintf(s->why, sizeof s->why, "%s", waft_migration_in_message(s->in));
     return -1;
 }
 
-static void hex(const uint8_t *h, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", h[i]);
-}
-
-static int cached_module(serve_conn *s, const uint8_t hash[32], uint8_t **bytes, size_t *len)
-{
-    char name[65], path[PATH_MAX];
-    hex(hash, 32, name);
-    snprintf(path, sizeof path, "%s/%s.wasm", s->cache, name);
-    if (access(path, R_OK) != 0)
-        return -1;
-    return cli_read_file(path, bytes, len);
-}
-
-static void cache_module(serve_conn *s, const uint8_t hash[32], const uint8_t *bytes, size_t len)
-{
-    char name[65], path[PATH_MAX], tmp[PATH_MAX + 16];
-    hex(hash, 32, name);
-    snprintf(path, sizeof path, "%s/%s.wasm", s->cache, name);
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, bytes + off, len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    close(fd);
-    if (off == len)
-        rename(tmp, path);
-    else
-        unlink(tmp);
-}
-
-static int handshake(serve_conn *s, uint8_t hash[32], uint64_t *module_len)
-{
-    mig_conn *c = &s->c;
-    uint32_t len;
-    if (mig_expect(c, MIG_HELLO, &len) != 0)
-        return lost(s, "handshake");
-    if (len != MIG_HELLO_SIZE)
-        return refuse(s, "malformed hello");
-    uint8_t hello[MIG_HELLO_SIZE];
-    memcpy(hello, c->buf, sizeof hello);
-    const uint8_t *h = hello;
-    uint32_t proto = mig_get32(h), image = mig_get32(h + 4);
-    int keyed = h[8];
-    uint8_t nonce_s[MIG_NONCE], nonce_d[MIG_NONCE];
-    memcpy(nonce_s, h + 9, MIG_NONCE);
-    memcpy(hash, h + 9 + MIG_NONCE, 32);
-    *module_len = mig_get64(h + 9 + MIG_NONCE + 32);
-    if (proto != MIG_PROTO_VERSION)
-        return refuse(s, "protocol version %u; this server speaks version %u", proto,
-                      MIG_PROTO_VERSION);
-    if (image != WAFT_IMAGE_VERSION)
-        return refuse(s, "image version %u; this server reads version %u", image,
-                      WAFT_IMAGE_VERSION);
-    if (s->key->len && !keyed)
-        return refuse(s, "this server requires a key (--key-file)");
-    if (!s->key->len && keyed)
-        return refuse(s, "this server has no key; it accepts only unauthenticated loopback peers");
-    uint8_t ch[MIG_CHALLENGE_SIZE];
-    memset(ch, 0, sizeof ch);
-    if (mig_random(nonce_d, sizeof nonce_d) != 0)
-        return refuse(s, "no random numbers on the server");
-    mig_put32(ch, MIG_PROTO_VERSION);
-    ch[4] = s->key->len ? 1 : 0;
-    memcpy(ch + 5, nonce_d, MIG_NONCE);
-    if (s->key->len && mig_mac(s->key, "waft-d", nonce_s, nonce_d, ch + 5 + MIG_NONCE) != 0)
-        return refuse(s, "cannot compute the key proof");
-    if (mig_send_buf(c, MIG_CHALLENGE, 0, ch, sizeof ch) != 0 || mig_expect(c, MIG_AUTH, &len) != 0)
-        return lost(s, "handshake");
-    if (s->key->len) {
-        uint8_t mac[MIG_MAC];
-        if (len != MIG_MAC || mig_mac(s->key, "waft-s", nonce_d, nonce_s, mac) != 0 ||
-            !mig_mac_equal(mac, c->buf))
-            return refuse(s, "authentication failed (wrong key)");
-        uint8_t t[32];
-        if (mig_transcript(hello, sizeof hello, ch, sizeof ch, t) != 0 ||
-            mig_conn_key(c, s->key, nonce_s, t, 0) != 0)
-            return refuse(s, "cannot derive the session keys");
-    }
-    if (*module_len == 0 || *module_len > MAX_MODULE)
-        return refuse(s, "module of %llu bytes refused", (unsigned long long)*module_len);
-    return 0;
-}
-
-static int take_module(serve_conn *s, const uint8_t hash[32], uint64_t module_len)
-{
-    mig_conn *c = &s->c;
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    uint8_t need = cached_module(s, hash, &bytes, &len) == 0 ? 0 : 1;
-    if (mig_send_buf(c, MIG_MODULE_REQ, 0, &need, 1) != 0)
-        return lost(s, "handshake");
-    if (need) {
-        bytes = malloc((size_t)module_len);
-        if (!bytes)
-            return refuse(s, "out of memory for the module");
-        len = 0;
-        for (;;) {
-            uint8_t t, f;
-            uint32_t n;
-            if (mig_recv(c, &t, &f, &n) != 0) {
-                free(bytes);
-                return lost(s, "receiving the module");
-            }
-            if (t != MIG_MODULE || n > module_len - len) {
-                free(bytes);
-                return refuse(s, "protocol error while receiving the module");
-            }
-            memcpy(bytes + len, c->buf, n);
-            len += n;
-            if (f & MIG_FLAG_LAST)
-                break;
-        }
-        if (len != module_len) {
-            free(bytes);
-            return refuse(s, "module truncated (%zu of %llu bytes)", len,
-                          (unsigned long long)module_len);
-        }
-    }
-    waft_error err;
-    waft_result r = waft_module_new(s->engine, bytes, len, &s->module, &err);
-    if (r != WAFT_OK) {
-        free(bytes);
-        return refuse(s, "module rejected: %s", err.message[0] ? err.message : waft_result_str(r));
-    }
-    uint8_t got[32];
-    waft_module_hash(s->module, got);
-    if (memcmp(got, hash, 32) != 0) {
-        free(bytes);
-        return refuse(s, "module bytes do not match their hash");
-    }
-    if (need)
-        cache_module(s, hash, bytes, len);
-    free(bytes);
-    return 0;
-}
-
+/* Links the module to this server's WASI and instantiates it without running anything. */
 static int prepare(serve_conn *s)
 {
     waft_error err;
@@ -281,35 +130,8 @@ static int prepare(serve_conn *s)
                               &s->inst, &err);
     if (r != WAFT_OK)
         return refuse(s, "instantiating: %s", err.message[0] ? err.message : waft_result_str(r));
-    s->has_mem = waft_instance_memory(s->inst, &s->mem) == WAFT_OK;
-    if (mig_send_buf(&s->c, MIG_ACCEPT, 0, NULL, 0) != 0)
-        return lost(s, "accepting");
-    return 0;
-}
-
-static int apply_pages(serve_conn *s, const uint8_t *p, uint32_t len)
-{
-    if (len < MIG_PAGES_HEAD)
-        return refuse(s, "malformed pages frame");
-    uint32_t memi = mig_get32(p), pages = mig_get32(p + 4), k = mig_get32(p + 8);
-    if (memi != 0 || !s->has_mem || k > MIG_PAGES_MAX ||
-        len != MIG_PAGES_HEAD + (uint64_t)k * (8 + MIG_PAGE))
-        return refuse(s, "malformed pages frame");
-    uint64_t size;
-    waft_memory_data(s->store, s->mem, &size);
-    uint32_t have = (uint32_t)(size / 65536);
-    if (pages > have) {
-        if (waft_memory_grow(s->store, s->mem, pages - have, NULL) != WAFT_OK)
-            return refuse(s, "memory cannot grow to %u pages here", pages);
-    }
-    uint8_t *mem = waft_memory_data(s->store, s->mem, &size);
-    const uint8_t *nums = p + MIG_PAGES_HEAD, *data = nums + 8 * (size_t)k;
-    for (uint32_t i = 0; i < k; i++) {
-        uint64_t pg = mig_get64(nums + 8 * i);
-        if (pg >= size / MIG_PAGE)
-            return refuse(s, "page %llu is outside memory", (unsigned long long)pg);
-        memcpy(mem + pg * MIG_PAGE, data + (size_t)i * MIG_PAGE, MIG_PAGE);
-    }
+    if (waft_migration_in_accept(s->in, s->store, s->inst) != WAFT_OK)
+        return failed(s);
     return 0;
 }
 
@@ -348,58 +170,14 @@ static void remove_logs(const char *dir)
     unlink(path);
 }
 
-/* PAGES until the last STATE frame; then the restore. */
-static int receive(serve_conn *s)
-{
-    mig_conn *c = &s->c;
-    for (;;) {
-        uint8_t t, f;
-        uint32_t n;
-        if (mig_recv(c, &t, &f, &n) != 0)
-            return lost(s, "receiving");
-        if (t == MIG_PAGES) {
-            if (apply_pages(s, c->buf, n) != 0)
-                return -1;
-        } else if (t == MIG_SYNC) {
-            if (n != 4 || mig_send_buf(c, MIG_SYNC_ACK, 0, c->buf, 4) != 0)
-                return n != 4 ? refuse(s, "malformed sync frame") : lost(s, "acknowledging");
-        } else if (t == MIG_STATE) {
-            if (n > MAX_STATE - s->state_len)
-                return refuse(s, "state too large");
-            uint8_t *b = realloc(s->state, s->state_len + n + 1);
-            if (!b)
-                return refuse(s, "out of memory for the state");
-            s->state = b;
-            memcpy(b + s->state_len, c->buf, n);
-            s->state_len += n;
-            if (f & MIG_FLAG_LAST)
-                break;
-        } else {
-            return refuse(s, "protocol error: frame type %u while receiving", t);
-        }
-    }
-    waft_image *img = NULL;
-    waft_error err;
-    waft_result r = waft_image_decode(s->engine, s->state, s->state_len, &img, &err);
-    if (r == WAFT_OK)
-        r = waft_image_restore_into(img, s->inst, &err);
-    waft_image_free(img);
-    if (r != WAFT_OK)
-        return refuse(s, "restore failed: %s", err.message[0] ? err.message : waft_result_str(r));
-    if (waft_store_frame_count(s->store) == 0)
-        return refuse(s, "the state holds no running call");
-    return 0;
-}
-
 static void release(serve_conn *s)
 {
+    waft_migration_in_free(s->in);
     free(s->imports);
     cli_wasi_free(&s->wasi);
     waft_store_free(s->store);
     waft_module_free(s->module);
     waft_engine_free(s->engine);
-    free(s->state);
-    mig_close(&s->c);
 }
 
 /* Runs a committed instance to its end; returns its exit status. */
@@ -441,34 +219,40 @@ static void on_deadline(int sig)
     _exit(CLI_EXIT_ERROR);
 }
 
-static int serve_child(const serve_options *o, const mig_key *key, const char *cache, int fd,
-                       const char *peer, int commit_fd)
+static int serve_child(const serve_options *o, const waft_migration_key *key, const char *cache,
+                       int fd, const char *peer, int commit_fd)
 {
     serve_conn s;
     memset(&s, 0, sizeof s);
     s.o = o;
-    s.key = key;
-    s.cache = cache;
     snprintf(s.peer, sizeof s.peer, "%s", peer);
-    mig_init(&s.c, fd);
-    mig_set_timeout(fd, (int)(o->timeout * 1000));
-    /* until the peer has proved itself: small frames only, and the whole handshake within
-     * a deadline (a per-read timeout alone lets a trickling peer hold the handler) */
-    s.c.max_in = MIG_SMALL_PAYLOAD;
+    /* until the peer has proved itself: small frames only (the library), and the whole
+     * handshake within a deadline (a per-read timeout alone lets a trickling peer hold the
+     * handler) */
     signal(SIGALRM, on_deadline);
     alarm((unsigned)(o->timeout * 2) + 1);
     evict_fd = fd;
-    evict_len = mig_abort_frame("server busy: too many connections in their handshake; try again",
-                                evict_frame, sizeof evict_frame);
+    evict_len = waft_migration_abort_frame(
+        "server busy: too many connections in their handshake; try again", evict_frame,
+        sizeof evict_frame);
     signal(SIGUSR1, on_evict);
     int log_fd = dup(2);
-    uint8_t hash[32];
-    uint64_t module_len = 0;
     waft_config config;
     memset(&config, 0, sizeof config);
-    int rc = waft_engine_new(&config, &s.engine) == WAFT_OK ? 0 : refuse(&s, "no engine");
-    if (rc == 0)
-        rc = handshake(&s, hash, &module_len);
+    waft_migration_in_options io;
+    memset(&io, 0, sizeof io);
+    io.key = key;
+    io.timeout = o->timeout;
+    io.module_cache = cache;
+    int rc = -1;
+    if (waft_engine_new(&config, &s.engine) != WAFT_OK) {
+        close(fd);
+        snprintf(s.why, sizeof s.why, "no engine");
+    } else if (waft_migration_in_new(s.engine, fd, &io, &s.in) != WAFT_OK) {
+        failed(&s);
+    } else {
+        rc = waft_migration_in_handshake(s.in) == WAFT_OK ? 0 : failed(&s);
+    }
     if (rc == 0) {
         /* authenticated: no longer one of the handshakes the server may drop */
         signal(SIGUSR1, SIG_IGN);
@@ -476,8 +260,7 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
         if (write(commit_fd, &h, 1) != 1) {
             /* the server is gone: it no longer counts anything */
         }
-        s.c.max_in = MIG_MAX_PAYLOAD; /* authenticated (or a loopback peer) */
-        rc = take_module(&s, hash, module_len);
+        rc = waft_migration_in_module(s.in, &s.module) == WAFT_OK ? 0 : failed(&s);
     }
     if (rc == 0)
         alarm(0);
@@ -488,12 +271,7 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
     if (rc == 0 && o->log_dir && redirect_output(&s, o->log_dir) != 0)
         rc = -1;
     if (rc == 0)
-        rc = receive(&s);
-    if (rc == 0 && mig_send_buf(&s.c, MIG_READY, 0, NULL, 0) != 0)
-        rc = lost(&s, "ready");
-    uint32_t len;
-    if (rc == 0 && mig_expect(&s.c, MIG_COMMIT, &len) != 0)
-        rc = lost(&s, "waiting for the commit");
+        rc = waft_migration_in_receive(s.in) == WAFT_OK ? 0 : failed(&s);
     if (rc != 0) {
         dprintf(log_fd, "waft: serve: discarded an instance from %s: %s\n", peer, s.why);
         if (s.log_made)
@@ -509,8 +287,7 @@ static int serve_child(const serve_options *o, const mig_key *key, const char *c
         /* the server is gone; run anyway: the source has stopped */
     }
     close(commit_fd);
-    mig_send_buf(&s.c, MIG_DONE, 0, NULL, 0);
-    mig_close(&s.c);
+    waft_migration_in_confirm(s.in);
     signal(SIGPIPE, SIG_DFL); /* the program sees what it would under `waft run` */
     dprintf(log_fd, "waft: serve: instance %ld from %s started\n", (long)getpid(), peer);
     int status = run_instance(&s, log_fd);
@@ -642,7 +419,7 @@ static void refuse_connection(serve_state *st, int fd, const char *peer, const c
 {
     fprintf(stderr, "waft: serve: refused %s: %s\n", peer, why);
     uint8_t frame[300];
-    size_t len = mig_abort_frame(why, frame, sizeof frame);
+    size_t len = waft_migration_abort_frame(why, frame, sizeof frame);
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || st->nrefusals == MAX_REFUSALS) {
         close(fd); /* no room to hold it: the peer sees the connection closed */
@@ -705,15 +482,16 @@ int cli_serve_main(int argc, char **argv)
         return status;
     }
     status = CLI_EXIT_ERROR;
-    mig_key key;
+    waft_migration_key key;
     memset(&key, 0, sizeof key);
     char err[512], host[256], port[16];
-    mig_split_addr(o.listen, host, sizeof host, port, sizeof port);
-    if (o.key_file && mig_key_load(o.key_file, &key, err, sizeof err) != 0) {
-        fprintf(stderr, "waft: serve: %s\n", err);
+    waft_migration_split_addr(o.listen, host, sizeof host, port, sizeof port);
+    waft_error kerr;
+    if (o.key_file && waft_migration_key_load(o.key_file, &key, &kerr) != WAFT_OK) {
+        fprintf(stderr, "waft: serve: %s\n", kerr.message);
         goto out;
     }
-    if (!key.len && !mig_is_loopback(host)) {
+    if (!key.len && !waft_migration_is_loopback(host)) {
         fprintf(stderr,
                 "waft: serve: refusing to listen on %s without --key-file: whoever can connect "
                 "could run code here\n",
@@ -741,7 +519,7 @@ int cli_serve_main(int argc, char **argv)
         }
         own_cache = 1;
     }
-    int lfd = mig_listen(o.listen, err, sizeof err);
+    int lfd = waft_migration_listen(o.listen, err, sizeof err);
     if (lfd < 0) {
         fprintf(stderr, "waft: serve: %s\n", err);
         goto out_cache;

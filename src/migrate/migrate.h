@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* proto.h - the live-migration wire protocol shared by `waft migrate`/`waft run
- * --migrate-to` (migrate.c, the source) and `waft serve` (serve.c, the destination).
- * docs/migration.md describes it for people; this is the contract for code.
+/* migrate.h - internal contract of src/migrate/: the live-migration wire protocol (proto.c)
+ * shared by the source (send.c) and the destination (recv.c), behind the public
+ * include/waft/waft_migrate.h. docs/migration.md describes it for people; this is the
+ * contract for code.
  *
  * A connection is a sequence of frames, each
  *   | magic u32 'WFTM' | type u8 | flags u8 | 0 u16 | length u32 | crc u32 | payload |
@@ -32,8 +33,10 @@
  * Invariants: one thread uses a connection at a time; every call returns 0 or -1 with
  * conn->err set to a one-line reason.
  */
-#ifndef WAFT_CLI_PROTO_H
-#define WAFT_CLI_PROTO_H
+#ifndef WAFT_MIGRATE_INTERNAL_H
+#define WAFT_MIGRATE_INTERNAL_H
+
+#include <waft/waft_migrate.h>
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -87,11 +90,8 @@ typedef struct mig_conn {
     char err[256];
 } mig_conn;
 
-/* A key for the challenge-response: raw bytes of a key file. */
-typedef struct mig_key {
-    uint8_t bytes[256];
-    size_t len; /* 0: no key */
-} mig_key;
+/* A key for the challenge-response: raw bytes of a key file (len 0: no key). */
+typedef waft_migration_key mig_key;
 
 /* Reads a key file: at least 16 bytes (a trailing newline is dropped), not readable by group
  * or others. Returns 0, or -1 with a one-line reason in `err`. */

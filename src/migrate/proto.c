@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* proto.c - frames, sockets and the key check of the live-migration protocol (proto.h). */
+/* proto.c - frames, sockets and the key check of the live-migration protocol (migrate.h),
+ * and the public helpers of waft_migrate.h for keys and addresses. */
 #define _GNU_SOURCE
-#include "proto.h"
+#include "migrate.h"
 
 #include <waft/waft_snapshot.h>
 
@@ -584,4 +585,55 @@ int mig_expect(mig_conn *c, uint8_t type, uint32_t *len)
     if (t != type)
         return fail(c, "protocol error: frame type %u where %u was expected", t, type);
     return 0;
+}
+
+/* ==== Public helpers (waft_migrate.h) ==== */
+
+int waft_migration_have_keys(void)
+{
+    return mig_have_crypto();
+}
+
+waft_result waft_migration_key_load(const char *path, waft_migration_key *out_key,
+                                    waft_error *out_err)
+{
+    char why[400];
+    if (!path || !out_key)
+        return WAFT_ERR_INVALID_ARG;
+    if (mig_key_load(path, out_key, why, sizeof why) == 0)
+        return WAFT_OK;
+    waft_result r = mig_have_crypto() ? WAFT_ERR_IO : WAFT_ERR_UNSUPPORTED;
+    if (out_err) {
+        memset(out_err, 0, sizeof *out_err);
+        out_err->code = r;
+        out_err->offset = -1;
+        out_err->func = -1;
+        size_t n = strlen(why);
+        if (n >= sizeof out_err->message)
+            n = sizeof out_err->message - 1; /* a long path: cut */
+        memcpy(out_err->message, why, n);
+        out_err->message[n] = 0;
+    }
+    return r;
+}
+
+int waft_migration_split_addr(const char *addr, char *host, size_t hostlen, char *port,
+                              size_t portlen)
+{
+    return mig_split_addr(addr, host, hostlen, port, portlen);
+}
+
+int waft_migration_is_loopback(const char *host)
+{
+    return mig_is_loopback(host);
+}
+
+int waft_migration_listen(const char *addr, char *err, size_t errlen)
+{
+    return mig_listen(addr, err, errlen);
+}
+
+size_t waft_migration_abort_frame(const char *why, uint8_t *out, size_t cap)
+{
+    return mig_abort_frame(why, out, cap);
 }
