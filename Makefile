@@ -172,17 +172,19 @@ example-capi: $(LIB) $(SHLIB)
 	    LD_LIBRARY_PATH=$(EXAMPLE_PREFIX)/lib $(EMU) $(BUILD)/capi_hello > $(BUILD)/capi_hello.out
 	diff -u examples/capi_hello.expected $(BUILD)/capi_hello.out
 
-# examples/migrate_self.c (waft_migrate.h) against the INSTALLED library, the same way: it
-# runs examples/migrate_guest.wat and migrates it mid-run to a `waft serve` of this build;
-# the output of both must equal a straight run (tests/migrate/example.sh).
+# examples/migrate_self.c (waft_migrate.h) against the INSTALLED library, the same way (in a
+# prefix of its own, so that it can run beside example-capi): it runs
+# examples/migrate_guest.wat and migrates it mid-run to a `waft serve` of this build; the
+# output of both must equal a straight run (tests/migrate/example.sh).
+EXAMPLE_MIG_PREFIX = $(abspath $(BUILD))/example-migrate-prefix
 example-migrate: $(LIB) $(SHLIB) $(CLI)
-	rm -rf $(EXAMPLE_PREFIX)
-	$(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_PREFIX) DESTDIR=
+	rm -rf $(EXAMPLE_MIG_PREFIX)
+	$(MAKE) --no-print-directory install PREFIX=$(EXAMPLE_MIG_PREFIX) DESTDIR=
 	wat2wasm examples/migrate_guest.wat -o $(BUILD)/migrate_guest.wasm
-	export PKG_CONFIG_PATH=$(EXAMPLE_PREFIX)/lib/pkgconfig && \
+	export PKG_CONFIG_PATH=$(EXAMPLE_MIG_PREFIX)/lib/pkgconfig && \
 	    $(CC) -std=c11 -Wall -Wextra -Werror examples/migrate_self.c -o $(BUILD)/migrate_self \
 	        $$(pkg-config --cflags --libs waft)
-	LD_LIBRARY_PATH=$(EXAMPLE_PREFIX)/lib bash tests/migrate/example.sh $(CLI) \
+	LD_LIBRARY_PATH=$(EXAMPLE_MIG_PREFIX)/lib bash tests/migrate/example.sh $(CLI) \
 	    $(BUILD)/migrate_self $(BUILD)/migrate_guest.wasm $(BUILD)/example-migrate
 
 unit: $(UNIT) $(UNIT_WASM)
