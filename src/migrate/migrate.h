@@ -38,6 +38,8 @@
 
 #include <waft/waft_migrate.h>
 
+#include "base/le.h"
+
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -145,27 +147,7 @@ int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len);
 /* mig_recv that also requires the type. */
 int mig_expect(mig_conn *c, uint8_t type, uint32_t *len);
 
-/* Little-endian field access for payloads. */
-static inline void mig_put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static inline void mig_put64(uint8_t *p, uint64_t v)
-{
-    mig_put32(p, (uint32_t)v);
-    mig_put32(p + 4, (uint32_t)(v >> 32));
-}
-static inline uint32_t mig_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t mig_get64(const uint8_t *p)
-{
-    return (uint64_t)mig_get32(p) | (uint64_t)mig_get32(p + 4) << 32;
-}
+/* Little-endian payload fields: base_load32/64 and base_store32/64 (base/le.h). */
 
 /* HELLO payload layout. */
 #define MIG_HELLO_SIZE (4 + 4 + 1 + MIG_NONCE + 32 + 8)

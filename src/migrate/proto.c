@@ -160,7 +160,7 @@ static int frame_mac(const uint8_t *k, uint64_t seq, const uint8_t *head, const 
     OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                             OSSL_PARAM_construct_end() };
     uint8_t s[8];
-    mig_put64(s, seq);
+    base_store64(s, seq);
     size_t olen = 0;
     if (ctx && EVP_MAC_init(ctx, k, MIG_MAC, params) && EVP_MAC_update(ctx, s, 8) &&
         EVP_MAC_update(ctx, head, MIG_HEAD)) {
@@ -435,17 +435,17 @@ int mig_send(mig_conn *c, uint8_t type, uint8_t flags, const struct iovec *iov, 
         one.iov_len = len;
     }
     uint8_t head[MIG_HEAD];
-    mig_put32(head, MIG_MAGIC);
+    base_store32(head, MIG_MAGIC);
     head[4] = type;
     head[5] = flags;
     head[6] = head[7] = 0;
-    mig_put32(head + 8, (uint32_t)len);
+    base_store32(head + 8, (uint32_t)len);
     const struct iovec *body = copy ? &one : iov;
     int nbody = copy ? 1 : n;
     uint32_t crc = waft_crc32c(0, head, 12);
     for (int i = 0; i < nbody; i++)
         crc = waft_crc32c(crc, body[i].iov_base, body[i].iov_len);
-    mig_put32(head + 12, crc);
+    base_store32(head + 12, crc);
     uint8_t mac[MIG_MAC];
     if (c->keyed && frame_mac(c->key_out, c->seq_out, head, body, nbody, mac) != 0) {
         free(copy);
@@ -458,7 +458,7 @@ int mig_send(mig_conn *c, uint8_t type, uint8_t flags, const struct iovec *iov, 
     else if (corrupt || forge)
         head[12] ^= 1;
     if (copy && forge)
-        mig_put32(head + 12, waft_crc32c(waft_crc32c(0, head, 12), copy, len));
+        base_store32(head + 12, waft_crc32c(waft_crc32c(0, head, 12), copy, len));
     c->seq_out++;
     struct iovec v[MIG_PAGES_MAX + 10];
     v[0].iov_base = head;
@@ -486,12 +486,12 @@ size_t mig_abort_frame(const char *why, uint8_t *out, size_t cap)
     size_t n = strlen(why);
     if (cap < MIG_HEAD || n > cap - MIG_HEAD)
         return 0;
-    mig_put32(out, MIG_MAGIC);
+    base_store32(out, MIG_MAGIC);
     out[4] = MIG_ABORT;
     out[5] = out[6] = out[7] = 0;
-    mig_put32(out + 8, (uint32_t)n);
+    base_store32(out + 8, (uint32_t)n);
     memcpy(out + MIG_HEAD, why, n);
-    mig_put32(out + 12, waft_crc32c(waft_crc32c(0, out, 12), out + MIG_HEAD, n));
+    base_store32(out + 12, waft_crc32c(waft_crc32c(0, out, 12), out + MIG_HEAD, n));
     return MIG_HEAD + n;
 }
 
@@ -528,8 +528,8 @@ int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
         return fail(c, "not connected");
     if (recv_all(c, head, MIG_HEAD) != 0)
         return -1;
-    uint32_t n = mig_get32(head + 8);
-    if (mig_get32(head) != MIG_MAGIC)
+    uint32_t n = base_load32(head + 8);
+    if (base_load32(head) != MIG_MAGIC)
         return fail(c, "frame %llu: bad magic (not a waft migration peer?)",
                     (unsigned long long)c->frames_in + 1);
     if (head[4] == 0 || head[4] >= MIG_TYPE_END_ || n > (c->max_in ? c->max_in : MIG_MAX_PAYLOAD))
@@ -552,7 +552,7 @@ int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
     if (c->die_frame && c->frames_in >= c->die_frame)
         _exit(9); /* fault injection: the destination dies */
     uint32_t crc = waft_crc32c(waft_crc32c(0, head, 12), c->buf, n);
-    if (crc != mig_get32(head + 12))
+    if (crc != base_load32(head + 12))
         return fail(c, "frame %llu (type %u, %u bytes): checksum mismatch",
                     (unsigned long long)c->frames_in, head[4], n);
     if (c->keyed) {

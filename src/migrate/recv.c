@@ -109,12 +109,12 @@ waft_result waft_migration_in_handshake(waft_migration_in *in)
     uint8_t hello[MIG_HELLO_SIZE];
     memcpy(hello, c->buf, sizeof hello);
     const uint8_t *h = hello;
-    uint32_t proto = mig_get32(h), image = mig_get32(h + 4);
+    uint32_t proto = base_load32(h), image = base_load32(h + 4);
     int keyed = h[8];
     uint8_t nonce_s[MIG_NONCE], nonce_d[MIG_NONCE];
     memcpy(nonce_s, h + 9, MIG_NONCE);
     memcpy(in->hash, h + 9 + MIG_NONCE, 32);
-    in->module_len = mig_get64(h + 9 + MIG_NONCE + 32);
+    in->module_len = base_load64(h + 9 + MIG_NONCE + 32);
     if (proto != MIG_PROTO_VERSION)
         return refuse(in, "protocol version %u; this server speaks version %u", proto,
                       MIG_PROTO_VERSION);
@@ -129,7 +129,7 @@ waft_result waft_migration_in_handshake(waft_migration_in *in)
     memset(ch, 0, sizeof ch);
     if (mig_random(nonce_d, sizeof nonce_d) != 0)
         return refuse(in, "no random numbers on the server");
-    mig_put32(ch, MIG_PROTO_VERSION);
+    base_store32(ch, MIG_PROTO_VERSION);
     ch[4] = in->key.len ? 1 : 0;
     memcpy(ch + 5, nonce_d, MIG_NONCE);
     if (in->key.len && mig_mac(&in->key, "waft-d", nonce_s, nonce_d, ch + 5 + MIG_NONCE) != 0)
@@ -301,7 +301,7 @@ static waft_result apply_pages(waft_migration_in *in, const uint8_t *p, uint32_t
 {
     if (len < MIG_PAGES_HEAD)
         return refuse(in, "malformed pages frame");
-    uint32_t memi = mig_get32(p), pages = mig_get32(p + 4), k = mig_get32(p + 8);
+    uint32_t memi = base_load32(p), pages = base_load32(p + 4), k = base_load32(p + 8);
     if (memi != 0 || !in->has_mem || k > MIG_PAGES_MAX ||
         len != MIG_PAGES_HEAD + (uint64_t)k * (8 + MIG_PAGE))
         return refuse(in, "malformed pages frame");
@@ -315,7 +315,7 @@ static waft_result apply_pages(waft_migration_in *in, const uint8_t *p, uint32_t
     uint8_t *mem = waft_memory_data(in->store, in->mem, &size);
     const uint8_t *nums = p + MIG_PAGES_HEAD, *data = nums + 8 * (size_t)k;
     for (uint32_t i = 0; i < k; i++) {
-        uint64_t pg = mig_get64(nums + 8 * i);
+        uint64_t pg = base_load64(nums + 8 * i);
         if (pg >= size / MIG_PAGE)
             return refuse(in, "page %llu is outside memory", (unsigned long long)pg);
         memcpy(mem + pg * MIG_PAGE, data + (size_t)i * MIG_PAGE, MIG_PAGE);

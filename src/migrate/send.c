@@ -144,12 +144,12 @@ static int handshake(waft_migration *m)
     if (mig_random(nonce_s, sizeof nonce_s) != 0)
         return fail(m, "no random numbers: %s", strerror(errno));
     const char *tv = getenv("WAFT_TEST_PROTO_VERSION");
-    mig_put32(hello, tv ? (uint32_t)strtoul(tv, NULL, 10) : MIG_PROTO_VERSION);
-    mig_put32(hello + 4, WAFT_IMAGE_VERSION);
+    base_store32(hello, tv ? (uint32_t)strtoul(tv, NULL, 10) : MIG_PROTO_VERSION);
+    base_store32(hello + 4, WAFT_IMAGE_VERSION);
     hello[8] = m->key.len ? 1 : 0;
     memcpy(hello + 9, nonce_s, MIG_NONCE);
     waft_module_hash(waft_instance_module(m->inst), hello + 9 + MIG_NONCE);
-    mig_put64(hello + 9 + MIG_NONCE + 32, mlen);
+    base_store64(hello + 9 + MIG_NONCE + 32, mlen);
     uint32_t len;
     if (mig_send_buf(c, MIG_HELLO, 0, hello, sizeof hello) != 0 ||
         mig_expect(c, MIG_CHALLENGE, &len) != 0)
@@ -292,16 +292,16 @@ static int send_pages(waft_migration *m, const uint32_t *list, size_t n, int ski
             memcpy(data + (size_t)k * MIG_PAGE, mem + p * MIG_PAGE, MIG_PAGE);
             if (skip_zero && page_is_zero(data + (size_t)k * MIG_PAGE))
                 continue;
-            mig_put64(nums + 8 * k, p);
+            base_store64(nums + 8 * k, p);
             k++;
         }
         if (k == MIG_PAGES_MAX || (i == n && k)) {
             uint64_t size;
             waft_memory_data(m->store, m->mem, &size);
-            mig_put32(head, 0);
-            mig_put32(head + 4, (uint32_t)(size / 65536));
-            mig_put32(head + 8, k);
-            mig_put32(head + 12, 0);
+            base_store32(head, 0);
+            base_store32(head + 4, (uint32_t)(size / 65536));
+            base_store32(head + 8, k);
+            base_store32(head + 12, 0);
             struct iovec v[3] = { { head, MIG_PAGES_HEAD },
                                   { nums, 8 * (size_t)k },
                                   { data, (size_t)k * MIG_PAGE } };
@@ -366,7 +366,7 @@ static int sync_round(waft_migration *m)
 {
     uint8_t r[4];
     uint32_t len;
-    mig_put32(r, m->rounds + 1);
+    base_store32(r, m->rounds + 1);
     if (mig_send_buf(&m->conn, MIG_SYNC, 0, r, 4) != 0 ||
         mig_expect(&m->conn, MIG_SYNC_ACK, &len) != 0)
         return conn_fail(m, "sending memory");
