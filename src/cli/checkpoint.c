@@ -409,15 +409,25 @@ int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *mod
         sa.sa_handler = on_signal;
         sa.sa_flags = SA_RESTART;
         sigemptyset(&sa.sa_mask);
-        if (sigaction(o->signal, &sa, &ck.old_action) == 0)
-            ck.old_signal = o->signal;
+        if (sigaction(o->signal, &sa, &ck.old_action) != 0) {
+            fprintf(stderr, "waft: --checkpoint-signal: cannot catch signal %d: %s\n", o->signal,
+                    strerror(errno));
+            return CLI_EXIT_ERROR;
+        }
+        ck.old_signal = o->signal;
     }
     if (ck.spare_image_fd < 0)
         ck.spare_image_fd = open_spare();
     if (ck.spare_accept_fd < 0)
         ck.spare_accept_fd = open_spare();
-    if (o->every > 0 && pthread_create(&ck.timer, NULL, timer_main, NULL) == 0)
+    if (o->every > 0) {
+        int e = pthread_create(&ck.timer, NULL, timer_main, NULL);
+        if (e != 0) {
+            fprintf(stderr, "waft: --checkpoint-every: cannot start its timer: %s\n", strerror(e));
+            return CLI_EXIT_ERROR;
+        }
         ck.timer_running = 1;
+    }
     start_server();
     install_stop_signals(o->signal);
     return -1;
@@ -634,7 +644,13 @@ int cli_resume(const cli_ckpt_options *o, const char *name, const char *module_n
         fputs("waft: out of memory\n", stderr);
         return CLI_EXIT_ERROR;
     }
-    cli_ckpt_begin(o, store, module_name);
+    status = cli_ckpt_begin(o, store, module_name);
+    if (status >= 0) {
+        cli_ckpt_end();
+        waft_store_abandon(store);
+        free(results);
+        return status;
+    }
     waft_result r = waft_store_resume(store, results, nresults);
     status = cli_drive(o, name, store, instance, r, results, nresults, out_moved);
     cli_ckpt_end();

@@ -314,7 +314,9 @@ int cli_drive(const cli_ckpt_options *o, const char *name, waft_store *store,
 int cli_resume(const cli_ckpt_options *o, const char *name, const char *module_name,
                waft_store *store, const waft_instance *instance, int *out_moved);
 /* Before the first call: sets the fuel budget and installs the signal handler, the timer
- * and the control socket (for `waft checkpoint PID`). cli_ckpt_end undoes it. */
+ * and the control socket (for `waft checkpoint PID`). cli_ckpt_end undoes it (also after a
+ * failure). Returns -1, or an exit status after a one-line message when a trigger asked for
+ * cannot be installed (the program must not run with a trigger that would kill it). */
 int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *module_path);
 void cli_ckpt_end(void);
 /* After cli_ckpt_begin: instantiates `module` (imports: one per module import) and runs its

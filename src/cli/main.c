@@ -38,7 +38,8 @@ static int help(int argc, char **argv)
         cli_usage(verb, stdout);
         return CLI_EXIT_OK;
     }
-    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "version") == 0) {
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "version") == 0 ||
+        strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
         return CLI_EXIT_OK;
     }

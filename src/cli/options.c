@@ -116,8 +116,9 @@ static const cli_option ckpt_options[] = {
         "image; if the program ends first, no image is written",
         .lo = 1, .hi = UINT64_MAX),
     OPT(CLI_OPT_SIGNAL, "--checkpoint-signal", "SIG", cli_ckpt_options, signal,
-        "write the image when SIG arrives (e.g. SIGUSR1 or USR1)",
-        .expect = "a signal name or number"),
+        "write the image when SIG arrives: USR1, USR2, HUP, INT, TERM, ALRM\n"
+        "(with or without SIG), their numbers, or a real-time signal's number",
+        .expect = "one of USR1 USR2 HUP INT TERM ALRM, their numbers or a real-time signal"),
     OPT(CLI_OPT_DOUBLE, "--checkpoint-every", "S", cli_ckpt_options, every,
         "write the image every S seconds (use --leave-running)", .dmax = 1e9,
         .expect = "a number of seconds"),
@@ -239,7 +240,8 @@ static const cli_option restore_options[] = {
         .check = check_dir, .expect = "HOST_DIR or HOST_DIR::GUEST_DIR, both non-empty"),
     OPT(CLI_OPT_FLAG, "--keep-dirs", NULL, cli_restore_options, wasi.keep_dirs,
         "instead, reopen the host directories the image names\n"
-        "(absolute paths, recorded when they were preopened;\n"
+        "(canonical paths, symlinks resolved, recorded when\n"
+        "they were preopened;\n"
         "only for images you trust)"),
     OPT(CLI_OPT_TEXT, "--module", "MODULE.wasm", cli_restore_options, module,
         "the module, for images saved without it; its SHA-256\n"
@@ -573,8 +575,15 @@ static int parse_signal(const char *s)
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
         if (strcmp(s, names[k].name) == 0)
             return names[k].sig;
-    if (parse_decimal(s, 1, 64, &n) == 0 && n != SIGKILL && n != SIGSTOP)
-        return (int)n;
+    /* by number: the same signals, or a real-time one; never one the C library keeps for
+     * itself, one that reports a fault (SEGV, BUS...) or one with another job (CHLD...) */
+    if (parse_decimal(s, 1, 64, &n) == 0) {
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if ((int)n == names[k].sig)
+                return (int)n;
+        if ((int)n >= SIGRTMIN && (int)n <= SIGRTMAX)
+            return (int)n;
+    }
     return 0;
 }
 

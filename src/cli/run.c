@@ -148,18 +148,25 @@ static int report_missing_import(const char *path, const waft_module *module, ui
 /* Converts ARGS to the parameter types of `type` into args[]. */
 static int parse_args(const run_options *o, const waft_functype *type, waft_val *args)
 {
-    if ((uint32_t)o->nargs != type->nparams) {
+    /* a value never reads "--": one there ends options (`--invoke f m.wasm -- -5`) */
+    int nargs = o->nargs;
+    char *const *argv = o->args;
+    if (nargs > 0 && strcmp(argv[0], "--") == 0) {
+        nargs--;
+        argv++;
+    }
+    if ((uint32_t)nargs != type->nparams) {
         fprintf(stderr, "waft: run: \"%s\" takes %" PRIu32 " argument%s (", o->invoke,
                 type->nparams, type->nparams == 1 ? "" : "s");
         for (uint32_t i = 0; i < type->nparams; i++)
             fprintf(stderr, "%s%s", i > 0 ? " " : "", cli_valtype_name(type->params[i]));
-        fprintf(stderr, "), %d given\n", o->nargs);
+        fprintf(stderr, "), %d given\n", nargs);
         return CLI_EXIT_USAGE;
     }
     for (uint32_t i = 0; i < type->nparams; i++) {
-        if (cli_parse_val(type->params[i], o->args[i], &args[i]) != 0) {
+        if (cli_parse_val(type->params[i], argv[i], &args[i]) != 0) {
             fprintf(stderr, "waft: run: argument %" PRIu32 " of \"%s\": \"%s\" is not a valid %s\n",
-                    i + 1, o->invoke, o->args[i], cli_valtype_name(type->params[i]));
+                    i + 1, o->invoke, argv[i], cli_valtype_name(type->params[i]));
             return CLI_EXIT_USAGE;
         }
     }
@@ -260,8 +267,11 @@ static int run_module(const run_options *o)
         goto done;
     }
     /* before instantiation: the start function counts against the fuel */
-    cli_ckpt_begin(&o->ckpt, store, o->path);
     ckpt_started = 1;
+    status = cli_ckpt_begin(&o->ckpt, store, o->path);
+    if (status >= 0)
+        goto done;
+    status = CLI_EXIT_ERROR;
     r = cli_ckpt_instantiate(store, module, imports, &instance, &err);
     if (r == WAFT_TRAPPED || r == WAFT_EXITED || r == WAFT_SUSPENDED) {
         status = cli_finish(o->path, store, r, NULL, 0);

@@ -669,6 +669,13 @@ static uint16_t h_abs_path(void *ud, const char *host_path, char **out)
 
     (void)ud;
     *out = NULL;
+    /* the directory itself, symlinks resolved: a restore with --keep-dirs must reopen the
+     * tree the program worked on, not whatever a link (a "current" link, say) names later */
+    buf = realpath(host_path, NULL);
+    if (buf != NULL) {
+        *out = buf;
+        return 0;
+    }
     if (host_path[0] == '/') {
         buf = malloc(n + 1);
         if (buf == NULL)

@@ -354,8 +354,9 @@ typedef struct wasi_host {
     /* opens a directory named by the embedder (a preopen), resolved as the host would */
     uint16_t (*open_dir)(void *ud, const char *host_path, int *out);
     /* the absolute form of a host path named by the embedder, as this process resolves it
-     * now: itself if absolute, else the current directory joined with it (no symlink is
-     * resolved); *out is malloc'd, the caller frees it */
+     * now: the canonical path (symlinks resolved) when it can be had, else the path itself
+     * if absolute, else the current directory joined with it; *out is malloc'd, the caller
+     * frees it */
     uint16_t (*abs_path)(void *ud, const char *host_path, char **out);
     uint16_t (*openat)(void *ud, int dir, const char *name, uint32_t flags, int *out);
     /* opens a relative path beneath `dir` in one step (openat2 RESOLVE_BENEATH): an escape

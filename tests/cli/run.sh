@@ -162,6 +162,16 @@ want_err_lines 1
 want_err "unknown option '--bogus'.*--help"
 done_case
 
+run "run --invoke: '--' before the values ends options" run --invoke add add.wasm -- 1 -3
+want_status 0
+want_out "-2"
+done_case
+
+run "help --help shows the help" help --help
+want_status 0
+want_out_has 'usage: waft COMMAND'
+done_case
+
 run "run: missing module exits 2" run --invoke add
 want_status 2
 want_err_lines 1
