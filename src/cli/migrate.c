@@ -70,6 +70,23 @@ int cli_mig_start(const cli_mig_options *o, waft_store *store, const waft_instan
         snprintf(msg, msglen, "a migration is already in progress");
         return -1;
     }
+    /* If the link breaks after COMMIT, the only copy of the program may be the image kept
+     * here (keep_image): a migration whose image could not be written does not start. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", fallback_image);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(msg, msglen,
+                 "the image kept if the outcome is unknown (%s) could not be written: %s: %s",
+                 fallback_image, dir, strerror(errno));
+        return -1;
+    }
     waft_migration_key key;
     memset(&key, 0, sizeof key);
     waft_error err;

@@ -60,7 +60,8 @@ int mig_key_load(const char *path, mig_key *out, char *err, size_t errlen)
                  path);
         return -1;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in the key's place is refused below instead of hanging open(2) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         snprintf(err, errlen, "%s: cannot open key file: %s", path, strerror(errno));
@@ -290,6 +291,7 @@ int mig_connect(mig_conn *c, const char *addr, int timeout_ms, atomic_int *cance
 {
     char host[256], port[16];
     mig_init(c, -1);
+    c->die_frame = 0; /* WAFT_TEST_DIE_AT_FRAME kills destinations only (docs/migration.md) */
     if (mig_split_addr(addr, host, sizeof host, port, sizeof port) != 0 || atoi(port) == 0)
         return fail(c, "%s: expected HOST:PORT", addr);
     struct addrinfo hints, *res = NULL;

@@ -65,12 +65,13 @@ waft_result waft_migration_in_new(waft_engine *engine, int take_fd,
                                   const waft_migration_in_options *options,
                                   waft_migration_in **out_in)
 {
+    if (out_in)
+        *out_in = NULL; /* the header asks the caller to free after a failure: never garbage */
     if (!out_in || !engine || take_fd < 0) {
         if (take_fd >= 0)
             close(take_fd);
         return WAFT_ERR_INVALID_ARG;
     }
-    *out_in = NULL;
     waft_migration_in *in = calloc(1, sizeof *in);
     if (!in) {
         close(take_fd);
