@@ -825,14 +825,6 @@ typedef struct outcome {
     char error[260];
 } outcome;
 
-static uint64_t fnv1a(const uint8_t *p, uint64_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (uint64_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static void observe(waft_store *store, const waft_instance *inst, const waft_val *res,
                     waft_result r, outcome *o)
 {
@@ -849,7 +841,7 @@ static void observe(waft_store *store, const waft_instance *inst, const waft_val
     }
     if (waft_instance_memory(inst, &mem) == WAFT_OK) {
         data = waft_memory_data(store, mem, &o->memsize);
-        o->memhash = data ? fnv1a(data, o->memsize) : 0;
+        o->memhash = data ? waft_crc32c(0, data, (size_t)o->memsize) : 0;
     }
     for (int i = 0; i < 4; i++) {
         waft_val v;

@@ -6,16 +6,6 @@ wat 11-06-checkpoint-write-fails.wat m.wasm
 export XDG_RUNTIME_DIR=$PWD/xdg
 mkdir -m 700 xdg
 
-# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds, or fails the case.
-wait_until()
-{
-    local n=$(($1 * 10))
-    shift
-    while ! "$@"; do
-        ((n-- > 0)) || fail "timed out waiting for: $*"
-        sleep 0.1
-    done
-}
 alive() { kill -0 "$pid" 2>/dev/null; }
 ready() { grep -q ready run.out 2>/dev/null; }
 # stop_with_good_image: a checkpoint that can be written still works and stops the run.

@@ -7,15 +7,6 @@
 wat 11-07-start-function.wat m.wasm
 export XDG_RUNTIME_DIR=$PWD/xdg
 mkdir -m 700 xdg
-wait_until()
-{
-    local n=$(($1 * 10))
-    shift
-    while ! "$@"; do
-        ((n-- > 0)) || fail "timed out waiting for: $*"
-        sleep 0.1
-    done
-}
 in_start() { grep -q "in start" run.out 2>/dev/null; }
 
 printf 'a\nb\n' >input

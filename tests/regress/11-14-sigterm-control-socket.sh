@@ -6,15 +6,6 @@ export XDG_RUNTIME_DIR=$PWD/xdg
 mkdir -m 700 xdg
 set -m # background jobs keep SIGINT (a shell without job control ignores it in them)
 
-wait_until()
-{
-    local n=$(($1 * 10))
-    shift
-    while ! "$@"; do
-        ((n-- > 0)) || fail "timed out waiting for: $*"
-        sleep 0.1
-    done
-}
 for sig in TERM INT HUP; do
     rm -f run.out
     "$waft" run m.wasm >run.out 2>run.err &

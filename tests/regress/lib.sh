@@ -32,3 +32,14 @@ expect_status()
         exit 1
     fi
 }
+
+# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds, or fails the case.
+wait_until()
+{
+    local n=$(($1 * 10))
+    shift
+    while ! "$@"; do
+        ((n-- > 0)) || fail "timed out waiting for: $*"
+        sleep 0.1
+    done
+}

@@ -9,8 +9,9 @@
 #   here   absolute path of tests/regress (case files may keep .wat files beside them)
 # and these helpers (from lib.sh): wat NAME.wat [OUT.wasm] compiles a module with wat2wasm,
 # fail MESSAGE prints why and exits 1, expect_status WANT CMD... runs CMD and fails unless
-# its exit status is WANT. A case passes iff it exits 0. With PATTERNs, only the cases
-# whose file name contains one of them run. The last line is "regress: N passed, N failed".
+# its exit status is WANT, wait_until SECONDS CMD... polls CMD until it succeeds. A case
+# passes iff it exits 0. With PATTERNs, only the cases whose file name contains one of
+# them run. The last line is "regress: N passed, N failed".
 set -u
 
 if [[ $# -lt 1 || ! -x $1 ]]; then
