@@ -75,7 +75,7 @@ UNIT := $(BUILD)/waft-unit
 SPECRUN := $(BUILD)/waft-spec
 XRESTORE := $(BUILD)/waft-xrestore
 
-.PHONY: all lib cli test unit spec spec-counted diff regress check-clang check-fuzz wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install \
+.PHONY: all lib cli test unit spec spec-counted diff stream-test regress check-clang check-fuzz wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install \
         capi shared example-capi example-migrate
 
 all: lib cli
@@ -118,6 +118,13 @@ $(DIFF): tests/fuzz/fuzz_diff.c $(LIB)
 	$(CC) $(CFLAGS_ALL) -DWAFT_DIFF_MAIN $(LDFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS_ALL)
 diff: $(DIFF)
 	cd $(BUILD) && $(EMU) $(abspath $(DIFF)) $(DIFF_SEEDS)
+
+# The byte stream (src/base/stream.h) on memory, file, pipe and socket backends.
+STREAM_TEST := $(BUILD)/waft-stream-test
+$(STREAM_TEST): tests/base/stream_test.c $(LIB)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS_ALL) -lpthread
+stream-test: $(STREAM_TEST)
+	$(EMU) $(STREAM_TEST)
 
 # ---- The standard C API, the shared library, install, pkg-config (docs/embedding.md) ----
 
@@ -197,7 +204,7 @@ spec: $(SPECRUN)
 spec-counted: $(SPECRUN)
 	$(EMU) $(SPECRUN) --counted --expected tests/spec/expected-failures.txt $(SPEC)/core
 
-test: unit spec spec-counted diff
+test: unit spec spec-counted diff stream-test
 
 # WASI preview1: C programs built for wasm32-wasi (and natively), run under `waft run`.
 wasi: $(CLI) $(LIB)

@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "migrate.h"
 
+#include "base/stream.h"
+
 #include <waft/waft_snapshot.h>
 
 #include <arpa/inet.h>
@@ -378,32 +380,14 @@ int mig_listen(const char *addr, char *err, size_t errlen)
 
 /* ==== Frames ==== */
 
-static int send_all(mig_conn *c, struct iovec *iov, int n)
+/* Writes the pieces through a socket stream, counting what went out. */
+static int send_all(mig_conn *c, const stream_piece *v, size_t n)
 {
-    while (n > 0) {
-        struct msghdr mh;
-        memset(&mh, 0, sizeof mh);
-        mh.msg_iov = iov;
-        mh.msg_iovlen = (size_t)(n > 64 ? 64 : n);
-        /* MSG_NOSIGNAL: a peer that went away is an error here, not a SIGPIPE */
-        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return fail(c, "send failed: %s", errno == EAGAIN ? "timed out" : strerror(errno));
-        }
-        c->bytes_out += (uint64_t)w;
-        while (n > 0 && (size_t)w >= iov->iov_len) {
-            w -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
-    }
-    return 0;
+    base_stream s;
+    stream_init_fd(&s, c->fd, STREAM_SOCKET);
+    bool ok = stream_writev(&s, v, n);
+    c->bytes_out += s.bytes;
+    return ok ? 0 : fail(c, "%s", stream_error(&s));
 }
 
 int mig_send(mig_conn *c, uint8_t type, uint8_t flags, const struct iovec *iov, int n)
@@ -462,14 +446,17 @@ int mig_send(mig_conn *c, uint8_t type, uint8_t flags, const struct iovec *iov, 
     if (copy && forge)
         base_store32(head + 12, waft_crc32c(waft_crc32c(0, head, 12), copy, len));
     c->seq_out++;
-    struct iovec v[MIG_PAGES_MAX + 10];
-    v[0].iov_base = head;
-    v[0].iov_len = MIG_HEAD;
-    memcpy(v + 1, body, (size_t)nbody * sizeof *body);
-    int nv = nbody + 1;
+    stream_piece v[MIG_PAGES_MAX + 10];
+    v[0].p = head;
+    v[0].len = MIG_HEAD;
+    size_t nv = 1;
+    for (int i = 0; i < nbody; i++, nv++) {
+        v[nv].p = body[i].iov_base;
+        v[nv].len = body[i].iov_len;
+    }
     if (c->keyed) {
-        v[nv].iov_base = mac;
-        v[nv].iov_len = MIG_MAC;
+        v[nv].p = mac;
+        v[nv].len = MIG_MAC;
         nv++;
     }
     int rc = send_all(c, v, nv);
@@ -505,31 +492,17 @@ void mig_send_abort(mig_conn *c, const char *why)
     memcpy(c->err, keep, sizeof keep);
 }
 
-static int recv_all(mig_conn *c, uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = read(c->fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return fail(c, "%s",
-                        r == 0            ? "connection closed by the peer"
-                        : errno == EAGAIN ? "timed out waiting for the peer"
-                                          : strerror(errno));
-        c->bytes_in += (uint64_t)r;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
 int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
 {
     uint8_t head[MIG_HEAD];
     if (c->fd < 0)
         return fail(c, "not connected");
-    if (recv_all(c, head, MIG_HEAD) != 0)
-        return -1;
+    base_stream s;
+    stream_init_fd(&s, c->fd, STREAM_SOCKET);
+    bool ok = stream_read(&s, head, MIG_HEAD);
+    c->bytes_in += s.bytes;
+    if (!ok)
+        return fail(c, "%s", stream_error(&s));
     uint32_t n = base_load32(head + 8);
     if (base_load32(head) != MIG_MAGIC)
         return fail(c, "frame %llu: bad magic (not a waft migration peer?)",
@@ -548,12 +521,18 @@ int mig_recv(mig_conn *c, uint8_t *type, uint8_t *flags, uint32_t *len)
         c->buf = b;
         c->cap = cap;
     }
-    if (recv_all(c, c->buf, n + extra) != 0)
-        return -1;
+    /* the CRC is summed as the payload arrives; the MAC after it is not covered */
+    uint64_t before = s.bytes;
+    stream_sum_begin(&s, waft_crc32c(0, head, 12));
+    stream_read(&s, c->buf, n);
+    uint32_t crc = stream_sum_end(&s);
+    stream_read(&s, c->buf + n, extra);
+    c->bytes_in += s.bytes - before;
+    if (s.failed)
+        return fail(c, "%s", stream_error(&s));
     c->frames_in++;
     if (c->die_frame && c->frames_in >= c->die_frame)
         _exit(9); /* fault injection: the destination dies */
-    uint32_t crc = waft_crc32c(waft_crc32c(0, head, 12), c->buf, n);
     if (crc != base_load32(head + 12))
         return fail(c, "frame %llu (type %u, %u bytes): checksum mismatch",
                     (unsigned long long)c->frames_in, head[4], n);

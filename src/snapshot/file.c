@@ -9,6 +9,8 @@
  */
 #include "snapshot/snapshot.h"
 
+#include "base/stream.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,22 @@ static waft_result encode_store(waft_store *store, const waft_instance *inst,
     return r;
 }
 
+/* Writes every byte range of `o` to `s`, gathered. */
+static bool write_out(base_stream *s, const snap_out *o)
+{
+    stream_piece v[64];
+    for (uint32_t i = 0; i < o->niov;) {
+        size_t n = 0;
+        for (; n < 64 && i < o->niov; n++, i++) {
+            v[n].p = o->iov[i].p;
+            v[n].len = o->iov[i].len;
+        }
+        if (!stream_writev(s, v, n))
+            return false;
+    }
+    return true;
+}
+
 WAFT_API waft_result waft_image_encode(waft_store *store, const waft_instance *instance,
                                        const waft_image_options *options, uint8_t **out_bytes,
                                        size_t *out_len, waft_error *out_err)
@@ -108,67 +126,40 @@ WAFT_API waft_result waft_image_encode(waft_store *store, const waft_instance *i
     waft_result r = encode_store(store, instance, options, &out, out_err);
     if (r != WAFT_OK)
         return r;
-    *out_bytes = malloc(out.total ? out.total : 1);
-    if (!*out_bytes) {
-        snap_out_free(&out);
-        return WAFT_ERR_NOMEM;
-    }
-    size_t at = 0;
-    for (uint32_t i = 0; i < out.niov; i++) {
-        memcpy(*out_bytes + at, out.iov[i].p, out.iov[i].len);
-        at += out.iov[i].len;
-    }
-    *out_len = out.total;
+    base_stream s;
+    stream_init_mem_writer(&s, NULL); /* malloc()ed, as the API promises */
+    write_out(&s, &out);
     snap_out_free(&out);
-    return WAFT_OK;
+    *out_bytes = stream_take(&s, out_len);
+    stream_free(&s);
+    return *out_bytes ? WAFT_OK : WAFT_ERR_NOMEM;
 }
 
-#if defined(WAFT_POSIX_FILES)
-#include <sys/uio.h>
-
-static waft_result write_iovs(int fd, const snap_out *o)
+/* Makes a rename in the directory of `path` durable. */
+static void sync_dir(base_alloc *a, const char *path)
 {
-    for (uint32_t i = 0; i < o->niov;) {
-        struct iovec v[64];
-        int n = 0;
-        for (; n < 64 && i + (uint32_t)n < o->niov; n++) {
-            v[n].iov_base = (void *)o->iov[i + (uint32_t)n].p;
-            v[n].iov_len = o->iov[i + (uint32_t)n].len;
-        }
-        ssize_t w = writev(fd, v, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return WAFT_ERR_IO;
-        }
-        /* consume whole iovs; a partial one is finished with write() */
-        size_t left = (size_t)w;
-        while (left && i < o->niov) {
-            size_t l = o->iov[i].len;
-            if (left >= l) {
-                left -= l;
-                i++;
-                continue;
-            }
-            const uint8_t *p = o->iov[i].p + left;
-            size_t rest = l - left;
-            while (rest) {
-                ssize_t w2 = write(fd, p, rest);
-                if (w2 < 0) {
-                    if (errno == EINTR)
-                        continue;
-                    return WAFT_ERR_IO;
-                }
-                p += w2;
-                rest -= (size_t)w2;
-            }
-            left = 0;
-            i++;
-        }
+#if defined(WAFT_POSIX_FILES)
+    size_t plen = strlen(path);
+    char *dir = base_malloc(a, plen + 2);
+    if (!dir)
+        return;
+    memcpy(dir, path, plen + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir ? 1 : 0] = 0;
+    else
+        strcpy(dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
     }
-    return WAFT_OK;
-}
+    base_free(a, dir);
+#else
+    (void)a;
+    (void)path;
 #endif
+}
 
 WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *instance,
                                      const char *path, const waft_image_options *options,
@@ -188,6 +179,7 @@ WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *ins
     }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
+    bool sync = !(options && options->no_sync);
 #if defined(WAFT_POSIX_FILES)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -195,43 +187,17 @@ WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *ins
         r = WAFT_ERR_IO;
         goto done;
     }
-    bool sync = !(options && options->no_sync);
-    r = write_iovs(fd, &out);
-    if (r == WAFT_OK && sync && fsync(fd) != 0)
+    base_stream s;
+    stream_init_fd(&s, fd, STREAM_FILE);
+    if (write_out(&s, &out) && sync)
+        stream_sync(&s);
+    if (close(fd) != 0)
+        stream_fail(&s, errno, "close failed: %s", strerror(errno));
+    if (s.failed) {
+        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: %s", tmp, stream_error(&s));
         r = WAFT_ERR_IO;
-    if (r != WAFT_OK)
-        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: %s", tmp, strerror(errno));
-    if (close(fd) != 0 && r == WAFT_OK) {
-        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: %s", tmp, strerror(errno));
-        r = WAFT_ERR_IO;
-    }
-    if (r != WAFT_OK) {
         unlink(tmp);
         goto done;
-    }
-    if (rename(tmp, path) != 0) {
-        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "rename %s: %s", path, strerror(errno));
-        unlink(tmp);
-        r = WAFT_ERR_IO;
-        goto done;
-    }
-    /* make the rename itself durable */
-    if (sync) {
-        char *dir = base_malloc(store->alloc, plen + 2);
-        if (dir) {
-            memcpy(dir, path, plen + 1);
-            char *slash = strrchr(dir, '/');
-            if (slash)
-                slash[slash == dir ? 1 : 0] = 0;
-            else
-                strcpy(dir, ".");
-            int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
-            base_free(store->alloc, dir);
-        }
     }
 #else
     FILE *f = fopen(tmp, "wb");
@@ -240,11 +206,21 @@ WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *ins
         ok = fwrite(out.iov[i].p, 1, out.iov[i].len, f) == out.iov[i].len;
     if (f && fclose(f) != 0)
         ok = false;
-    if (!ok || rename(tmp, path) != 0) {
-        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "cannot write %s", path);
+    if (!ok) {
+        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "cannot write %s", tmp);
         r = WAFT_ERR_IO;
+        remove(tmp);
+        goto done;
     }
 #endif
+    if (rename(tmp, path) != 0) {
+        base_error_set(out_err, WAFT_ERR_IO, -1, -1, "rename %s: %s", path, strerror(errno));
+        remove(tmp);
+        r = WAFT_ERR_IO;
+        goto done;
+    }
+    if (sync) /* make the rename itself durable */
+        sync_dir(store->alloc, path);
 done:
     base_free(store->alloc, tmp);
     snap_out_free(&out);
