@@ -160,12 +160,12 @@ for a in "${arches[@]}"; do
         continue
     fi
     built[$a]=1
-    echo "==== cross $a: unit, spec, spec-counted, diff under $(emu "$a" | cut -d' ' -f1)"
+    echo "==== cross $a: unit, spec, spec-counted, diff, stream under $(emu "$a" | cut -d' ' -f1)"
     # diff: generated modules, fast vs counting vs checkpoint/restore loops on this host
-    cross_make "$a" -k unit spec spec-counted diff DIFF_SEEDS=150 >"$log" 2>&1
-    grep -E "^(unit|spec|spec-counted|diff): |^FAIL|: assert|CHECK" "$log" | head -30 |
+    cross_make "$a" -k unit spec spec-counted diff stream-test DIFF_SEEDS=150 >"$log" 2>&1
+    grep -E "^(unit|spec|spec-counted|diff|stream): |^FAIL|: assert|CHECK" "$log" | head -30 |
         sed 's/^/  /'
-    count "$a" "$log" unit spec spec-counted diff
+    count "$a" "$log" unit spec spec-counted diff stream
     mkdir -p "$images/$a"
     $(emu "$a") "build/cross-$a/waft-xrestore" save "$images/$a" "${modules[@]}" ||
         nfail[$a]=$((nfail[$a] + 1))
