@@ -44,318 +44,43 @@ const char *waft_trap_str(waft_trap_code code)
     return (unsigned)code < WAFT_TRAP_COUNT_ ? trap_texts[code] : "unknown trap";
 }
 
-/* ==== Numeric helpers (raw bits in, raw bits out) ==== */
+#include "interp/numeric.h"
 
-static inline float f32_of(uint64_t v)
-{
-    uint32_t b = (uint32_t)v;
-    float f;
-    memcpy(&f, &b, 4);
-    return f;
-}
+#define PUT_F32 NUM_PUT_F32
+#define PUT_F64 NUM_PUT_F64
 
-static inline double f64_of(uint64_t v)
-{
-    double d;
-    memcpy(&d, &v, 8);
-    return d;
-}
+/* The checked operations' traps are waft's trap codes. */
+_Static_assert(NUM_TRAP_DIV_ZERO == WAFT_TRAP_DIV_ZERO, "numeric.h trap numbers");
+_Static_assert(NUM_TRAP_INT_OVERFLOW == WAFT_TRAP_INT_OVERFLOW, "numeric.h trap numbers");
+_Static_assert(NUM_TRAP_BAD_CONVERSION == WAFT_TRAP_BAD_CONVERSION, "numeric.h trap numbers");
 
-static inline uint64_t bits_f32(float f)
-{
-    uint32_t b;
-    memcpy(&b, &f, 4);
-    return b;
-}
-
-static inline uint64_t bits_f64(double d)
-{
-    uint64_t b;
-    memcpy(&b, &d, 8);
-    return b;
-}
-
-/* An empty asm statement keeps the compiler from turning a rare branch into a select. */
-#if defined(__GNUC__)
-#define WAFT_NO_SELECT() __asm__ volatile("")
-#else
-#define WAFT_NO_SELECT() ((void)0)
-#endif
-
-/* Results of float arithmetic. A NaN becomes the canonical one (positive, quiet, no
- * payload), because hosts disagree on the NaN they make: x86 gives the NaN of an invalid
- * operation (0/0, inf-inf, sqrt(-1)) the sign bit, Arm and s390x do not, and with two NaN
- * operands they may keep different payloads. With one answer on every host, a run moved to
- * another architecture goes on exactly as it would have where it started. The spec allows
- * it: the canonical NaN is an arithmetic NaN. Moves, loads, stores, neg, abs, copysign and
- * reinterpretations never come here: they keep every bit. */
-#define CANON_F32 0x7fc00000u
-#define CANON_F64 0x7ff8000000000000ull
-/* Stores an arithmetic result into *slot. The NaN test is a branch (almost never taken)
- * rather than a select, so the result is stored without waiting for it: a select would put
- * the test on every dependency chain of float code. */
-#define PUT_F32(slot, expr)            \
-    do {                               \
-        float r_ = (expr);             \
-        *(slot) = bits_f32(r_);        \
-        if (WAFT_UNLIKELY(r_ != r_)) { \
-            WAFT_NO_SELECT();          \
-            *(slot) = CANON_F32;       \
-        }                              \
-    } while (0)
-#define PUT_F64(slot, expr)            \
-    do {                               \
-        double r_ = (expr);            \
-        *(slot) = bits_f64(r_);        \
-        if (WAFT_UNLIKELY(r_ != r_)) { \
-            WAFT_NO_SELECT();          \
-            *(slot) = CANON_F64;       \
-        }                              \
-    } while (0)
-
-static inline uint32_t clz32(uint32_t x)
-{
-#if defined(__GNUC__)
-    return x ? (uint32_t)__builtin_clz(x) : 32;
-#else
-    uint32_t n = 0;
-    if (!x)
-        return 32;
-    while (!(x & 0x80000000u)) {
-        x <<= 1;
-        n++;
+/* sem_NAME(a, b): the integer binary operations and comparisons of the table as functions,
+ * for the fused handlers (loop.inc), which take their operands from locals and constants. */
+#define LOAD(name, width, expr)
+#define STORE(name, width, stmt)
+#define UN(name, T, R, expr)
+#define BIN(name, T, expr)               \
+    static inline T sem_##name(T a, T b) \
+    {                                    \
+        return (T)(expr);                \
     }
-    return n;
-#endif
-}
-
-static inline uint32_t ctz32(uint32_t x)
-{
-#if defined(__GNUC__)
-    return x ? (uint32_t)__builtin_ctz(x) : 32;
-#else
-    uint32_t n = 0;
-    if (!x)
-        return 32;
-    while (!(x & 1)) {
-        x >>= 1;
-        n++;
+#define CMP(name, T, expr)                      \
+    static inline uint32_t sem_##name(T a, T b) \
+    {                                           \
+        return (uint32_t)(expr);                \
     }
-    return n;
-#endif
-}
-
-static inline uint64_t clz64(uint64_t x)
-{
-#if defined(__GNUC__)
-    return x ? (uint64_t)__builtin_clzll(x) : 64;
-#else
-    return (x >> 32) ? clz32((uint32_t)(x >> 32)) : 32 + clz32((uint32_t)x);
-#endif
-}
-
-static inline uint64_t ctz64(uint64_t x)
-{
-#if defined(__GNUC__)
-    return x ? (uint64_t)__builtin_ctzll(x) : 64;
-#else
-    return (uint32_t)x ? ctz32((uint32_t)x) : 32 + ctz32((uint32_t)(x >> 32));
-#endif
-}
-
-static inline uint64_t popcnt64(uint64_t x)
-{
-#if defined(__GNUC__)
-    return (uint64_t)__builtin_popcountll(x);
-#else
-    uint64_t n = 0;
-    while (x) {
-        x &= x - 1;
-        n++;
-    }
-    return n;
-#endif
-}
-
-/* Arithmetic shift right without relying on implementation-defined >> of negatives. */
-static inline int32_t shr_s32(int32_t a, uint32_t n)
-{
-    return a < 0 ? ~(int32_t)(~(uint32_t)a >> n) : (int32_t)((uint32_t)a >> n);
-}
-
-static inline int64_t shr_s64(int64_t a, uint32_t n)
-{
-    return a < 0 ? ~(int64_t)(~(uint64_t)a >> n) : (int64_t)((uint64_t)a >> n);
-}
-
-static inline uint32_t rotl32(uint32_t a, uint32_t n)
-{
-    n &= 31;
-    return n ? (a << n) | (a >> (32 - n)) : a;
-}
-
-static inline uint32_t rotr32(uint32_t a, uint32_t n)
-{
-    n &= 31;
-    return n ? (a >> n) | (a << (32 - n)) : a;
-}
-
-static inline uint64_t rotl64(uint64_t a, uint64_t n)
-{
-    n &= 63;
-    return n ? (a << n) | (a >> (64 - n)) : a;
-}
-
-static inline uint64_t rotr64(uint64_t a, uint64_t n)
-{
-    n &= 63;
-    return n ? (a >> n) | (a << (64 - n)) : a;
-}
-
-/* fmin/fmax per spec 4.3.3: NaN in -> NaN out; -0 < +0. */
-static inline float fmin32(float a, float b)
-{
-    if (a != a || b != b)
-        return a + b;
-    if (a == b)
-        return f32_of(bits_f32(a) | bits_f32(b));
-    return a < b ? a : b;
-}
-
-static inline float fmax32(float a, float b)
-{
-    if (a != a || b != b)
-        return a + b;
-    if (a == b)
-        return f32_of(bits_f32(a) & bits_f32(b));
-    return a > b ? a : b;
-}
-
-static inline double fmin64(double a, double b)
-{
-    if (a != a || b != b)
-        return a + b;
-    if (a == b)
-        return f64_of(bits_f64(a) | bits_f64(b));
-    return a < b ? a : b;
-}
-
-static inline double fmax64(double a, double b)
-{
-    if (a != a || b != b)
-        return a + b;
-    if (a == b)
-        return f64_of(bits_f64(a) & bits_f64(b));
-    return a > b ? a : b;
-}
-
-static inline float u64_to_f32(uint64_t a)
-{
-    return (float)a;
-}
-
-static inline double u64_to_f64(uint64_t a)
-{
-    return (double)a;
-}
-
-/* Source value of a truncation as a double (exact for f32), and whether it is NaN. */
-static double trunc_source(icode_op op, uint64_t v)
-{
-    switch (op) {
-    case OP_I32_TRUNC_F32_S:
-    case OP_I32_TRUNC_F32_U:
-    case OP_I64_TRUNC_F32_S:
-    case OP_I64_TRUNC_F32_U:
-    case OP_I32_TRUNC_SAT_F32_S:
-    case OP_I32_TRUNC_SAT_F32_U:
-    case OP_I64_TRUNC_SAT_F32_S:
-    case OP_I64_TRUNC_SAT_F32_U:
-        return (double)f32_of(v);
-    default:
-        return f64_of(v);
-    }
-}
-
-/* Range of a truncation: valid iff lo < trunc(x) < hi, with exact double bounds. */
-static void trunc_bounds(icode_op op, double *lo, double *hi, bool *is64, bool *is_signed)
-{
-    switch (op) {
-    case OP_I32_TRUNC_F32_S:
-    case OP_I32_TRUNC_F64_S:
-    case OP_I32_TRUNC_SAT_F32_S:
-    case OP_I32_TRUNC_SAT_F64_S:
-        *lo = -2147483649.0;
-        *hi = 2147483648.0;
-        *is64 = false;
-        *is_signed = true;
-        break;
-    case OP_I32_TRUNC_F32_U:
-    case OP_I32_TRUNC_F64_U:
-    case OP_I32_TRUNC_SAT_F32_U:
-    case OP_I32_TRUNC_SAT_F64_U:
-        *lo = -1.0;
-        *hi = 4294967296.0;
-        *is64 = false;
-        *is_signed = false;
-        break;
-    case OP_I64_TRUNC_F32_S:
-    case OP_I64_TRUNC_F64_S:
-    case OP_I64_TRUNC_SAT_F32_S:
-    case OP_I64_TRUNC_SAT_F64_S:
-        *lo = -9223372036854777856.0; /* next double below -2^63 */
-        *hi = 9223372036854775808.0;
-        *is64 = true;
-        *is_signed = true;
-        break;
-    default:
-        *lo = -1.0;
-        *hi = 18446744073709551616.0;
-        *is64 = true;
-        *is_signed = false;
-        break;
-    }
-}
-
-static uint64_t trunc_value(double x, bool is64, bool is_signed)
-{
-    if (is64)
-        return is_signed ? (uint64_t)(int64_t)x : (uint64_t)x;
-    return is_signed ? (uint32_t)(int32_t)x : (uint32_t)x;
-}
-
-static waft_trap_code trunc_checked(icode_op op, uint64_t *slot)
-{
-    double x = trunc_source(op, *slot), lo, hi;
-    bool is64, is_signed;
-    if (x != x)
-        return WAFT_TRAP_BAD_CONVERSION;
-    trunc_bounds(op, &lo, &hi, &is64, &is_signed);
-    if (!(x > lo && x < hi))
-        return WAFT_TRAP_INT_OVERFLOW;
-    *slot = trunc_value(x, is64, is_signed);
-    return WAFT_TRAP_NONE;
-}
-
-static uint64_t trunc_sat(icode_op op, uint64_t v)
-{
-    double x = trunc_source(op, v), lo, hi;
-    bool is64, is_signed;
-    trunc_bounds(op, &lo, &hi, &is64, &is_signed);
-    if (x != x)
-        return 0;
-    if (!(x > lo)) {
-        if (!is_signed)
-            return 0;
-        return is64 ? (uint64_t)INT64_MIN : (uint32_t)INT32_MIN;
-    }
-    if (!(x < hi)) {
-        if (is64)
-            return is_signed ? (uint64_t)INT64_MAX : UINT64_MAX;
-        return is_signed ? (uint32_t)INT32_MAX : UINT32_MAX;
-    }
-    return trunc_value(x, is64, is_signed);
-}
+#define FBIN(name, expr)
+#define DBIN(name, expr)
+#define FCMP(name, expr)
+#define DCMP(name, expr)
+#define FUN(name, expr)
+#define DUN(name, expr)
+#define CHECKED(name, fn)
+#define TRUNC(name, kind)
+#define TRUNC_SAT(name, kind)
+#define DEMOTE(name, expr)
+#define PROMOTE(name, expr)
+#include "interp/semantics.def"
 
 /* ==== Frames ==== */
 
