@@ -39,13 +39,13 @@ typedef struct stream_piece {
 
 typedef struct base_stream {
     enum stream_kind kind;
-    int fd;           /* FILE, SOCKET */
+    int fd;            /* FILE, SOCKET */
     base_alloc *alloc; /* MEM_WRITER */
-    uint8_t *buf;     /* MEM_*: the bytes; the writer's grow to `cap` */
-    size_t len, cap;  /* MEM_WRITER: bytes written; MEM_READER: input size */
-    size_t pos;       /* MEM_READER: next byte */
-    uint64_t bytes;   /* bytes moved since init */
-    size_t max_io;    /* at most this many bytes per system call, 0 = no limit (tests) */
+    uint8_t *buf;      /* MEM_*: the bytes; the writer's grow to `cap` */
+    size_t len, cap;   /* MEM_WRITER: bytes written; MEM_READER: input size */
+    size_t pos;        /* MEM_READER: next byte */
+    uint64_t bytes;    /* bytes moved since init */
+    size_t max_io;     /* at most this many bytes per system call, 0 = no limit (tests) */
     bool summing;
     uint32_t sum; /* running CRC-32C while summing */
     bool failed;

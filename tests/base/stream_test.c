@@ -21,13 +21,12 @@
 
 static int passed, failed;
 
-#define CHECK(c)                                                                   \
-    do {                                                                           \
-        if (!(c)) {                                                                \
-            fprintf(stderr, "%s:%d: [%s] CHECK failed: %s\n", __FILE__, __LINE__, \
-                    current, #c);                                                  \
-            ok = false;                                                            \
-        }                                                                          \
+#define CHECK(c)                                                                                \
+    do {                                                                                        \
+        if (!(c)) {                                                                             \
+            fprintf(stderr, "%s:%d: [%s] CHECK failed: %s\n", __FILE__, __LINE__, current, #c); \
+            ok = false;                                                                         \
+        }                                                                                       \
     } while (0)
 
 static const char *current = "";
@@ -246,7 +245,8 @@ static void test_pipe_sum_split(void)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_DFL); /* a SIGPIPE would kill the test: the socket backend must not raise one */
+    signal(SIGPIPE,
+           SIG_DFL); /* a SIGPIPE would kill the test: the socket backend must not raise one */
     data = malloc(DATA_LEN);
     if (!data)
         return 1;
