@@ -78,23 +78,23 @@ static inline uint64_t bits_f64(double d)
 /* Stores an arithmetic result into *slot. The NaN test is a branch (almost never taken)
  * rather than a select, so the result is stored without waiting for it: a select would put
  * the test on every dependency chain of float code. */
-#define NUM_PUT_F32(slot, expr)            \
-    do {                               \
-        float r_ = (expr);             \
-        *(slot) = bits_f32(r_);        \
+#define NUM_PUT_F32(slot, expr)       \
+    do {                              \
+        float r_ = (expr);            \
+        *(slot) = bits_f32(r_);       \
         if (NUM_UNLIKELY(r_ != r_)) { \
             NUM_NO_SELECT();          \
-            *(slot) = CANON_F32;       \
-        }                              \
+            *(slot) = CANON_F32;      \
+        }                             \
     } while (0)
-#define NUM_PUT_F64(slot, expr)            \
-    do {                               \
-        double r_ = (expr);            \
-        *(slot) = bits_f64(r_);        \
+#define NUM_PUT_F64(slot, expr)       \
+    do {                              \
+        double r_ = (expr);           \
+        *(slot) = bits_f64(r_);       \
         if (NUM_UNLIKELY(r_ != r_)) { \
             NUM_NO_SELECT();          \
-            *(slot) = CANON_F64;       \
-        }                              \
+            *(slot) = CANON_F64;      \
+        }                             \
     } while (0)
 
 static inline uint32_t clz32(uint32_t x)
