@@ -54,7 +54,7 @@ MIGRATE_CFLAGS := -DWAFT_HAVE_CRYPTO
 LDLIBS_ALL += -lcrypto
 endif
 
-LIB_SRC := $(wildcard src/base/*.c src/decode/*.c src/validate/*.c src/store/*.c src/interp/*.c \
+LIB_SRC := $(wildcard src/base/*.c src/decode/*.c src/validate/*.c src/store/*.c src/aot/*.c src/interp/*.c \
                       src/snapshot/*.c src/api/*.c src/wasi/*.c src/capi/*.c src/migrate/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -82,6 +82,16 @@ all: lib cli
 
 lib: $(LIB)
 cli: $(CLI)
+
+# The AOT translator copies these headers into every C file it writes (src/aot/emit.c).
+AOT_PRELUDE := $(BUILD)/gen/aot_prelude.h
+$(AOT_PRELUDE): src/base/le.h src/interp/numeric.h src/aot/abi.h
+	@mkdir -p $(dir $@)
+	{ echo 'static const char aot_prelude[] ='; \
+	  cat $^ | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/'; \
+	  echo ';'; } >$@.tmp && mv $@.tmp $@
+$(BUILD)/src/aot/emit.o $(BUILD)/pic/src/aot/emit.o: $(AOT_PRELUDE)
+$(BUILD)/src/aot/emit.o $(BUILD)/pic/src/aot/emit.o: CFLAGS_ALL += -I$(BUILD)/gen
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

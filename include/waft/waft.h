@@ -197,6 +197,29 @@ WAFT_API const char *waft_module_func_name(const waft_module *module, uint32_t f
 WAFT_API uint32_t waft_module_export_count(const waft_module *module);
 WAFT_API void waft_module_export(const waft_module *module, uint32_t i, waft_export_desc *out);
 
+/* ==== Ahead-of-time compilation (docs/aot.md) ==== */
+
+typedef struct waft_aot_options {
+    const char *cache_dir; /* NULL: $WAFT_CACHE_DIR, else $XDG_CACHE_HOME/waft, else
+                            * $HOME/.cache/waft */
+    const char *cc;        /* C compiler; NULL: $WAFT_CC, else "cc" */
+    int force;             /* 1: compile even if the cache has the code */
+    int verbose;           /* 1: one line on stderr saying what was compiled or reused */
+} waft_aot_options;
+
+/* Compiles the module's functions to native code: translates them to C, compiles that with
+ * the system C compiler into a shared object kept in the cache (keyed by the module's hash,
+ * the translator and the compiler), and loads it. Instances made from the module afterwards
+ * run compiled code wherever the interpreter is not counting fuel; they still stop,
+ * checkpoint and restore like interpreted ones (compiled frames unwind into interpreter
+ * frames). WAFT_ERR_UNSUPPORTED (with the reason in out_err) when there is no working C
+ * compiler or this host cannot load code: the module then runs in the interpreter. Calling
+ * it again is a no-op. Not thread-safe against other uses of the same module. */
+WAFT_API waft_result waft_module_compile(waft_module *module, const waft_aot_options *options,
+                                         waft_error *out_err);
+/* 1 if the module has compiled code. */
+WAFT_API int waft_module_is_compiled(const waft_module *module);
+
 /* ==== Store ==== */
 
 typedef struct waft_store waft_store;

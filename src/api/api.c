@@ -4,6 +4,7 @@
  * Every public entry point checks its arguments here (WAFT_API_CHECK) and returns
  * WAFT_ERR_INVALID_ARG rather than trusting the caller.
  */
+#include "aot/aot.h"
 #include "interp/interp.h"
 
 #include <stdio.h>
@@ -111,6 +112,7 @@ WAFT_API void waft_module_free(waft_module *module)
 {
     if (!module)
         return;
+    aot_release(module);
     interp_release(module);
     val_module_release(module);
     dec_module_free(module);

@@ -343,12 +343,23 @@ typedef struct cli_checkpoint_options {
     double timeout;    /* --timeout S */
 } cli_checkpoint_options;
 
+/* --tier, of `waft run` and `waft restore`. */
+typedef struct cli_tier_options {
+    int tier;    /* 0 interp, 1 aot */
+    int verbose; /* --aot-verbose */
+} cli_tier_options;
+
+/* Compiles `module` when --tier=aot asked for it; when that cannot be done, says why in one
+ * line and leaves the module to the interpreter. */
+void cli_tier_apply(waft_module *module, const cli_tier_options *t);
+
 /* The options of `waft restore IMAGE`. */
 typedef struct cli_restore_options {
     const char *module;    /* --module MODULE.wasm */
     waft_config config;    /* --max-call-depth, --max-stack-slots */
     cli_wasi_options wasi; /* --dir, --keep-dirs */
     cli_ckpt_options ckpt; /* as for waft run */
+    cli_tier_options tier; /* --tier */
 } cli_restore_options;
 
 /* The options of `waft run` (run.c). */
@@ -358,6 +369,7 @@ typedef struct cli_run_options {
     int track_writes;      /* --track-writes (measures the write barrier's cost) */
     cli_wasi_options wasi; /* --dir, --env, --tcplisten */
     cli_ckpt_options ckpt; /* --fuel, --image, --checkpoint-*, --migrate-*, ... */
+    cli_tier_options tier; /* --tier */
     /* not options: the rest of the command line */
     const char *path; /* MODULE.wasm, or "-" for standard input */
     int nargs;        /* ARGS after the module */

@@ -172,6 +172,17 @@ static const cli_option config_options[] = {
         "value stack of N 8-byte slots (default 1048576)", .lo = 1, .hi = UINT32_MAX),
 };
 
+static const cli_option tier_options[] = {
+    OPT(CLI_OPT_CHOICE, "--tier", NULL, cli_tier_options, tier,
+        "interp (default): run in the interpreter; aot: compile\n"
+        "the module to native code first (through C and the\n"
+        "system C compiler, cached); checkpoints work the same",
+        .choices = "interp|aot"),
+    OPT(CLI_OPT_FLAG, "--aot-verbose", NULL, cli_tier_options, verbose,
+        "say on stderr what was compiled or taken from the cache"),
+};
+
+#define TIER_TITLE  "Execution tier (see docs/aot.md):"
 #define CKPT_TITLE  "Checkpoints (see docs/checkpoint.md):"
 #define CKPT_FOOTER "Any run also accepts `waft checkpoint PID` from the same user.\n"
 #define MIG_TITLE   "Live migration (see docs/migration.md):"
@@ -190,6 +201,7 @@ static const cli_opt_group run_groups[] = {
     GROUP(NULL, wasi_options, offsetof(cli_run_options, wasi), NULL),
     GROUP(NULL, run_options, 0, NULL),
     GROUP(NULL, config_options, offsetof(cli_run_options, config), NULL),
+    GROUP(TIER_TITLE, tier_options, offsetof(cli_run_options, tier), NULL),
     GROUP(CKPT_TITLE, ckpt_options, offsetof(cli_run_options, ckpt), CKPT_FOOTER),
     GROUP(MIG_TITLE, mig_options, offsetof(cli_run_options, ckpt.mig), NULL),
 };
@@ -252,6 +264,7 @@ static const cli_option restore_options[] = {
 static const cli_opt_group restore_groups[] = {
     GROUP(NULL, restore_options, 0, NULL),
     GROUP(NULL, config_options, offsetof(cli_restore_options, config), NULL),
+    GROUP(TIER_TITLE, tier_options, offsetof(cli_restore_options, tier), NULL),
     GROUP(CKPT_TITLE, ckpt_options, offsetof(cli_restore_options, ckpt), CKPT_FOOTER),
     GROUP(MIG_TITLE, mig_options, offsetof(cli_restore_options, ckpt.mig), NULL),
 };

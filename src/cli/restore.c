@@ -69,6 +69,7 @@ int cli_restore_main(int argc, char **argv)
         cli_report_error(module_path ? module_path : image_path, r, &err);
         goto done;
     }
+    cli_tier_apply(module, &o.tier);
     r = waft_store_new(engine, &store);
     if (r != WAFT_OK) {
         cli_report_error(NULL, r, NULL);

@@ -245,6 +245,7 @@ static int run_module(const run_options *o)
     }
     if (check_entry(o->path, module, entry, o->invoke != NULL) != 0)
         goto done;
+    cli_tier_apply(module, &o->tier);
 
     r = waft_store_new(engine, &store);
     if (r != WAFT_OK) {
@@ -337,4 +338,16 @@ int cli_run_main(int argc, char **argv)
         status = run_module(&o);
     cli_wasi_options_free(&o.wasi);
     return status;
+}
+
+void cli_tier_apply(waft_module *module, const cli_tier_options *t)
+{
+    if (t->tier != 1)
+        return;
+    waft_aot_options ao;
+    memset(&ao, 0, sizeof ao);
+    ao.verbose = t->verbose;
+    waft_error err;
+    if (waft_module_compile(module, &ao, &err) != WAFT_OK)
+        fprintf(stderr, "waft: --tier=aot: %s; running in the interpreter\n", err.message);
 }

@@ -168,6 +168,10 @@ struct waft_module {
     bool validated;
     bool *func_declared;      /* per function: may be named by ref.func in bodies */
     struct icode_func *icode; /* one per defined function */
+
+    /* set by the AOT tier (src/aot/): compiled code, loaded once and kept with the module */
+    const struct waft_aot_module *aot; /* NULL: interpreter only */
+    void *aot_handle;                  /* dlopen handle */
 };
 
 /* Decodes `bytes` (copied) into a new module. On failure returns WAFT_ERR_MALFORMED (or

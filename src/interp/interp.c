@@ -6,6 +6,8 @@
  */
 #include "interp/interp.h"
 
+#include "aot/aot.h"
+
 #include <float.h>
 #include <math.h>
 
@@ -136,6 +138,9 @@ static void interp_backtrace(waft_store *s, uint32_t base, bool fast)
 
 /* ==== The loop, twice ==== */
 
+/* run_fast's result when compiled code unwound (not a waft_result callers ever see). */
+#define INTERP_AOT_UNWOUND ((waft_result)(WAFT_RESULT_COUNT_ + 1))
+
 #define RUN_NAME run_fast
 #define COUNTING 0
 #include "interp/loop.inc"
@@ -162,9 +167,9 @@ static bool frames_to_fast(waft_store *s, uint32_t base)
     return true;
 }
 
-static void frames_from_fast(waft_store *s, uint32_t base)
+static void frames_from_fast(waft_store *s, uint32_t base, uint32_t end)
 {
-    for (uint32_t i = base; i < s->nframes; i++) {
+    for (uint32_t i = base; i < end; i++) {
         const icode_func *f = s->funcs[s->frames[i].func]->code;
         uint32_t pc = s->frames[i].pc, orig;
         bool exact = interp_fast_to_pc(f, pc, &orig);
@@ -174,24 +179,58 @@ static void frames_from_fast(waft_store *s, uint32_t base)
     }
 }
 
+/* After compiled code unwound (frames [base, s->aot_base) in fast pcs, the rest in original
+ * ones): every frame back to original pcs, then what the unwinding asks for. Returns
+ * INTERP_AOT_UNWOUND to go on interpreting, or the call's result. */
+static waft_result aot_unwound(waft_store *s, uint32_t base, uint32_t fast_end)
+{
+    frames_from_fast(s, base, fast_end);
+    const waft_aot_ctx *c = aot_ctx_of(s->funcs[s->aot_entered]);
+    if (!c || c->status == WAFT_AOT_HANDOFF)
+        return INTERP_AOT_UNWOUND; /* the interpreter goes on at the top frame's pc */
+    waft_result r = (waft_result)c->host_result;
+    if (r == WAFT_SUSPENDED) { /* as the loop does: the call is re-issued on resume */
+        if (s->stop != WAFT_STOP_INTERRUPT)
+            s->stop = WAFT_STOP_HOST;
+        return r;
+    }
+    if (r == WAFT_TRAPPED) {
+        interp_backtrace(s, base, false);
+        interp_unwind(s, base);
+        return r;
+    }
+    interp_unwind(s, base); /* exited, or an error from the host */
+    return r;
+}
+
 /* Runs in the fast loop; if the top frame stopped inside a fused group (a counted run can
  * stop anywhere), first steps with the counted loop until every frame is at a group start.
- * Between runs, frames are always in original coordinates. */
+ * Compiled code entered from the fast loop may unwind back into interpreter frames: then
+ * the same again from where it stopped. Between runs, frames are always in original
+ * coordinates. */
 static waft_result run_uncounted(waft_store *s, uint32_t base)
 {
-    while (!frames_to_fast(s, base)) {
-        uint64_t steps = s->steps;
-        s->fuel = 1;
-        waft_result r = run_counted(s, base);
-        s->fuel = UINT64_MAX;
-        s->steps = steps;
-        if (r != WAFT_SUSPENDED || s->stop != WAFT_STOP_FUEL)
+    for (;;) {
+        while (!frames_to_fast(s, base)) {
+            uint64_t steps = s->steps;
+            s->fuel = 1;
+            waft_result r = run_counted(s, base);
+            s->fuel = UINT64_MAX;
+            s->steps = steps;
+            if (r != WAFT_SUSPENDED || s->stop != WAFT_STOP_FUEL)
+                return r;
+        }
+        waft_result r = run_fast(s, base);
+        if (r == INTERP_AOT_UNWOUND) {
+            r = aot_unwound(s, base, s->aot_base);
+            if (r == INTERP_AOT_UNWOUND)
+                continue;
             return r;
+        }
+        if (r == WAFT_SUSPENDED)
+            frames_from_fast(s, base, s->nframes);
+        return r;
     }
-    waft_result r = run_fast(s, base);
-    if (r == WAFT_SUSPENDED)
-        frames_from_fast(s, base);
-    return r;
 }
 
 static void mark_suspended(waft_store *s, uint32_t base)
@@ -264,6 +303,19 @@ waft_result interp_call(waft_store *s, uint32_t func, const uint64_t *args)
         s->stop = WAFT_STOP_INTERRUPT;
         mark_suspended(s, base);
         return WAFT_SUSPENDED;
+    }
+    if (f->aot && s->fuel == UINT64_MAX) {
+        if (aot_enter(s, f, sp0) == WAFT_AOT_RETURNED) {
+            s->result_slot = sp0;
+            return WAFT_OK;
+        }
+        s->aot_entered = func;
+        waft_result r = aot_unwound(s, base, base); /* no fast frames yet */
+        if (r != INTERP_AOT_UNWOUND) {
+            if (r == WAFT_SUSPENDED)
+                mark_suspended(s, base);
+            return r;
+        }
     }
     return run(s, base);
 }

@@ -56,6 +56,7 @@ static void free_instance(waft_store *s, waft_instance *inst)
     base_free(a, inst->memories);
     base_free(a, inst->globals);
     base_free(a, inst->func_ids);
+    base_free(a, inst->aot);
     base_free(a, inst->table_ids);
     base_free(a, inst->memory_ids);
     base_free(a, inst->global_ids);
@@ -613,6 +614,7 @@ waft_result store_instantiate(waft_store *s, const waft_module *m, const waft_ex
         f->type_id = inst->type_ids[m->func_types[i]];
         f->inst = inst;
         f->code = &m->icode[i - m->nfunc_imports];
+        f->aot = m->aot ? m->aot->fns[i - m->nfunc_imports] : NULL;
         f->index = i;
         inst->func_ids[i] = idx;
     }

@@ -18,6 +18,8 @@
 
 #include "validate/validate.h"
 
+#include "aot/abi.h"
+
 #if defined(__STDC_NO_ATOMICS__)
 #include <signal.h>
 typedef volatile sig_atomic_t store_flag;
@@ -74,6 +76,7 @@ typedef struct store_func {
     const dec_functype *type; /* [derived] */
     waft_instance *inst;      /* [derived] owning instance; NULL for host functions */
     const icode_func *code;   /* [derived] wasm functions: lowered body */
+    waft_aot_fn aot;          /* [derived] its compiled code (AOT tier), or NULL */
     uint32_t index;           /* [snap] function index in its module */
     waft_host_fn host;        /* [derived] host functions */
     void *env;                /* [derived] */
@@ -126,6 +129,7 @@ struct waft_instance {
     store_segment *elems;      /* [snap] (dropped state) */
     bool *data_dropped;        /* [snap] */
     store_memory *mem0;        /* [derived] memory 0 or NULL */
+    waft_aot_ctx *aot;         /* [derived] context of its compiled code (src/aot/), or NULL */
 };
 
 typedef struct store_frame {
@@ -178,6 +182,9 @@ struct waft_store {
     uint32_t susp_base;    /* [snap] frame index where the suspended call started */
     uint32_t susp_func;    /* [snap] store index of the called function */
     uint32_t result_slot;  /* [derived] where the last finished call left its results */
+    uint32_t aot_base;     /* [derived] after compiled code unwound: frames from this index
+                            * up are in original (not fast) pcs */
+    uint32_t aot_entered;  /* [derived] the compiled function that was entered */
     int32_t exit_code;     /* [snap] */
 
     store_ext *exts; /* [derived] registered extension state hooks */

@@ -72,7 +72,8 @@ WAFT_INTERNAL waft_result val_stack_at(const waft_module *m, uint32_t func, uint
 /* Frees what val_module attached to the module. */
 WAFT_INTERNAL void val_module_release(waft_module *m);
 
-/* Number of immediate cells of the instruction at `code` (BR_TABLE is variable). */
+/* Length in cells of the instruction at `code`: its opcode and immediates (BR_TABLE is
+ * variable). */
 WAFT_INTERNAL uint32_t icode_length(const uint32_t *code);
 WAFT_INTERNAL const char *icode_name(icode_op op);
 

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/* build.c - from a module to loaded native code: the cache key, the cache directory, running
+ * the C compiler, loading the shared object.
+ *
+ * Invariants:
+ *  - A cache entry is KEY.so, KEY = SHA-256 of (module bytes, translator version, ABI,
+ *    compiler path, size and modification time, flags): a changed module, translator or
+ *    compiler never reuses old code. The object also carries its key, checked on load.
+ *  - Entries appear atomically (written under a temporary name, then renamed), so processes
+ *    sharing a cache never load half a file.
+ *  - Code is loaded only from a directory owned by this user and writable by nobody else.
+ */
+#include "aot/aot.h"
+
+#include "base/codec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#define AOT_HOST 1
+extern char **environ;
+#endif
+
+/* Changes whenever the generated C changes meaning. */
+#define AOT_TRANSLATOR_VERSION "waft-aot-1"
+#if defined(__i386__)
+#define AOT_ARCH_FLAGS "-msse2", "-mfpmath=sse",
+#else
+#define AOT_ARCH_FLAGS
+#endif
+
+WAFT_API int waft_module_is_compiled(const waft_module *m)
+{
+    return m && m->aot != NULL;
+}
+
+void aot_release(waft_module *m)
+{
+#if defined(AOT_HOST)
+    if (m->aot_handle)
+        dlclose(m->aot_handle);
+#endif
+    m->aot_handle = NULL;
+    m->aot = NULL;
+}
+
+#if defined(AOT_HOST)
+
+/* Finds `cc` on PATH (or as given with a slash); false if absent. */
+static bool find_cc(const char *cc, char *out, size_t cap, struct stat *st)
+{
+    if (strchr(cc, '/')) {
+        snprintf(out, cap, "%s", cc);
+        return stat(out, st) == 0 && S_ISREG(st->st_mode);
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/bin:/bin";
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t n = end ? (size_t)(end - path) : strlen(path);
+        if (n && (size_t)snprintf(out, cap, "%.*s/%s", (int)n, path, cc) < cap &&
+            stat(out, st) == 0 && S_ISREG(st->st_mode) && access(out, X_OK) == 0)
+            return true;
+        path += n + (end ? 1 : 0);
+    }
+    return false;
+}
+
+/* The cache directory, made if missing (mode 0700); refused if another user could write
+ * into it. */
+static waft_result cache_dir(const waft_aot_options *o, char *out, size_t cap, waft_error *err)
+{
+    const char *d = o && o->cache_dir ? o->cache_dir : getenv("WAFT_CACHE_DIR");
+    if (d && *d) {
+        snprintf(out, cap, "%s", d);
+    } else {
+        const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+        if (x && *x == '/')
+            snprintf(out, cap, "%s/waft", x);
+        else if (h && *h)
+            snprintf(out, cap, "%s/.cache/waft", h);
+        else {
+            base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1,
+                           "no cache directory: set WAFT_CACHE_DIR, XDG_CACHE_HOME or HOME");
+            return WAFT_ERR_UNSUPPORTED;
+        }
+    }
+    /* make each missing component */
+    for (char *p = out + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        mkdir(out, 0700);
+        *p = '/';
+    }
+    mkdir(out, 0700);
+    struct stat st;
+    if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        base_error_set(err, WAFT_ERR_IO, -1, -1, "cache directory %s: %s", out,
+                       errno ? strerror(errno) : "not a directory");
+        return WAFT_ERR_IO;
+    }
+    if (st.st_uid != getuid() || (st.st_mode & 022)) {
+        base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1,
+                       "cache directory %s: not owned by this user or writable by others", out);
+        return WAFT_ERR_UNSUPPORTED;
+    }
+    return WAFT_OK;
+}
+
+/* Loads PATH if it is this module's code; false (nothing attached) otherwise. */
+static bool load(waft_module *m, const char *path, const char *key)
+{
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return false;
+    const waft_aot_module *mod = dlsym(h, "waft_aot_entry");
+    if (!mod || mod->abi != WAFT_AOT_ABI || mod->nfuncs != m->nfuncs - m->nfunc_imports ||
+        !mod->key || strcmp(mod->key, key) != 0) {
+        dlclose(h);
+        return false;
+    }
+    m->aot = mod;
+    m->aot_handle = h;
+    return true;
+}
+
+static bool write_file(const char *path, const char *text, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return false;
+    bool ok = true;
+    while (len && ok) {
+        ssize_t w = write(fd, text, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        if (ok) {
+            text += w;
+            len -= (size_t)w;
+        }
+    }
+    return close(fd) == 0 && ok;
+}
+
+/* First line of a file, for an error message. */
+static void first_line(const char *path, char *out, size_t cap)
+{
+    out[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        const char *e = strstr(line, "error");
+        if (e) {
+            line[strcspn(line, "\n")] = 0;
+            size_t n = strlen(e) < cap - 1 ? strlen(e) : cap - 1;
+            memcpy(out, e, n);
+            out[n] = 0;
+            break;
+        }
+    }
+    fclose(f);
+}
+
+/* Runs the compiler; its output goes to `log`. */
+static waft_result run_cc(const char *cc, const char *src, const char *obj, const char *log,
+                          waft_error *err)
+{
+    const char *argv[] = { cc,   "-O2", "-fPIC", "-shared", "-std=gnu11", "-w",
+                           "-fno-strict-aliasing", "-ffp-contract=off", AOT_ARCH_FLAGS "-o",
+                           obj,  src,   "-lm",   NULL };
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    pid_t pid;
+    int e = posix_spawnp(&pid, cc, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (e != 0) {
+        base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "cannot run the C compiler %s: %s", cc,
+                       strerror(e));
+        return WAFT_ERR_UNSUPPORTED;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "waiting for %s: %s", cc,
+                           strerror(errno));
+            return WAFT_ERR_UNSUPPORTED;
+        }
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char why[300];
+        first_line(log, why, sizeof why);
+        base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "%s failed on %s%s%s (log: %s)", cc,
+                       src, why[0] ? ": " : "", why, log);
+        return WAFT_ERR_UNSUPPORTED;
+    }
+    return WAFT_OK;
+}
+
+WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options *o,
+                                         waft_error *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+    if (!m || !m->validated)
+        return WAFT_ERR_INVALID_ARG;
+    if (m->aot)
+        return WAFT_OK;
+    const char *cc = o && o->cc ? o->cc : getenv("WAFT_CC");
+    if (!cc || !*cc)
+        cc = "cc";
+    char ccpath[1024], dir[1024];
+    struct stat st;
+    if (!find_cc(cc, ccpath, sizeof ccpath, &st)) {
+        base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "no C compiler: %s not found", cc);
+        return WAFT_ERR_UNSUPPORTED;
+    }
+    waft_result r = cache_dir(o, dir, sizeof dir, err);
+    if (r != WAFT_OK)
+        return r;
+    /* the key */
+    base_sha256 h;
+    base_sha256_init(&h);
+    base_sha256_update(&h, m->bytes, m->len);
+    char id[1200];
+    int n = snprintf(id, sizeof id, "|%s|%u|%s|%lld|%lld|%d", AOT_TRANSLATOR_VERSION,
+                     WAFT_AOT_ABI, ccpath, (long long)st.st_size, (long long)st.st_mtime,
+                     (int)sizeof(void *));
+    base_sha256_update(&h, id, (size_t)n);
+    uint8_t digest[32];
+    base_sha256_final(&h, digest);
+    char key[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(key + 2 * i, 3, "%02x", digest[i]);
+    char so[1200], src[1200], tmp[1200], log[1200];
+    snprintf(so, sizeof so, "%s/%s.so", dir, key);
+    if (!(o && o->force) && load(m, so, key)) {
+        if (o && o->verbose)
+            fprintf(stderr, "waft: compiled code from the cache: %s\n", so);
+        return WAFT_OK;
+    }
+    long pid = (long)getpid();
+    snprintf(src, sizeof src, "%s/%s-%ld.c", dir, key, pid);
+    snprintf(tmp, sizeof tmp, "%s/%s-%ld.so", dir, key, pid);
+    snprintf(log, sizeof log, "%s/%s.log", dir, key);
+    char *text = NULL;
+    size_t len = 0;
+    r = aot_emit(m, key, m->alloc, &text, &len);
+    if (r != WAFT_OK) {
+        base_error_set(err, r, -1, -1, "cannot translate the module to C (out of memory)");
+        return r;
+    }
+    bool wrote = write_file(src, text, len);
+    base_free(m->alloc, text);
+    if (!wrote) {
+        base_error_set(err, WAFT_ERR_IO, -1, -1, "%s: %s", src, strerror(errno));
+        unlink(src);
+        return WAFT_ERR_IO;
+    }
+    if (o && o->verbose)
+        fprintf(stderr, "waft: compiling %u functions with %s (%zu bytes of C)\n",
+                m->nfuncs - m->nfunc_imports, ccpath, len);
+    r = run_cc(ccpath, src, tmp, log, err);
+    if (r == WAFT_OK && rename(tmp, so) != 0) {
+        base_error_set(err, WAFT_ERR_IO, -1, -1, "rename %s: %s", so, strerror(errno));
+        r = WAFT_ERR_IO;
+    }
+    if (r != WAFT_OK) {
+        unlink(tmp);
+        return r; /* the C file and the log stay for a look */
+    }
+    unlink(src);
+    unlink(log);
+    if (!load(m, so, key)) {
+        base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "cannot load %s: %s", so, dlerror());
+        return WAFT_ERR_UNSUPPORTED;
+    }
+    return WAFT_OK;
+}
+
+#else
+
+WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options *o,
+                                         waft_error *err)
+{
+    (void)m;
+    (void)o;
+    base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "compiled code is not supported on this host");
+    return WAFT_ERR_UNSUPPORTED;
+}
+
+#endif

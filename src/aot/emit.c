@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: MIT */
+/* emit.c - the AOT translator: a validated module's icode to one C file.
+ *
+ * Each defined function becomes one C function over the slots of its interpreter frame
+ * (abi.h): slot i is the variable v<i>, so locals and operand values are C variables the C
+ * compiler keeps in registers, branches are gotos, br_table a switch. The numeric and
+ * memory instructions are written from the same table the interpreter's handlers are made
+ * of (interp/semantics.def, stringified here), with the same helpers (interp/numeric.h,
+ * copied into the output), so the tiers compute the same bits.
+ *
+ * Invariants:
+ *  - The translation reads icode only (the counting code, never the fused one): every pc
+ *    the output names is an interpreter pc of the same function, so an unwound frame is an
+ *    interpreter frame.
+ *  - Operand heights are recomputed from the code: linear order, branch targets recorded
+ *    when a live branch reaches them; code no live path reaches is not emitted.
+ *  - Anything the output does not do itself (a trap, table instructions, memory.init, calls
+ *    the runtime cannot make directly) becomes a handoff: the frame unwinds to exactly
+ *    before that instruction and the interpreter executes it.
+ */
+#include "aot/aot.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "aot_prelude.h" /* generated: static const char aot_prelude[] (Makefile) */
+
+/* ==== The semantic table, as text ==== */
+
+enum sem_kind {
+    K_NONE,
+    K_LOAD,
+    K_STORE,
+    K_UN,
+    K_BIN,
+    K_CMP,
+    K_FBIN,
+    K_DBIN,
+    K_FCMP,
+    K_DCMP,
+    K_FUN,
+    K_DUN,
+    K_CHECKED,
+    K_TRUNC,
+    K_TRUNC_SAT,
+    K_DEMOTE,
+    K_PROMOTE
+};
+
+typedef struct sem_entry {
+    uint8_t kind;
+    uint8_t width;  /* loads and stores */
+    const char *t;  /* operand type */
+    const char *r;  /* result type (UN) */
+    const char *ex; /* expression, statement, helper name or kind */
+} sem_entry;
+
+static sem_entry sems[OP_COUNT_];
+static bool sems_ready; /* filled once; the same data every time, so a race is harmless */
+
+static void sems_fill(void)
+{
+    if (sems_ready)
+        return;
+#define LOAD(name, w, expr)  sems[OP_##name] = (sem_entry){ K_LOAD, w, NULL, NULL, #expr };
+#define STORE(name, w, stmt) sems[OP_##name] = (sem_entry){ K_STORE, w, NULL, NULL, #stmt };
+#define UN(name, T, R, expr) sems[OP_##name] = (sem_entry){ K_UN, 0, #T, #R, #expr };
+#define BIN(name, T, expr)   sems[OP_##name] = (sem_entry){ K_BIN, 0, #T, NULL, #expr };
+#define CMP(name, T, expr)   sems[OP_##name] = (sem_entry){ K_CMP, 0, #T, NULL, #expr };
+#define FBIN(name, expr)     sems[OP_##name] = (sem_entry){ K_FBIN, 0, NULL, NULL, #expr };
+#define DBIN(name, expr)     sems[OP_##name] = (sem_entry){ K_DBIN, 0, NULL, NULL, #expr };
+#define FCMP(name, expr)     sems[OP_##name] = (sem_entry){ K_FCMP, 0, NULL, NULL, #expr };
+#define DCMP(name, expr)     sems[OP_##name] = (sem_entry){ K_DCMP, 0, NULL, NULL, #expr };
+#define FUN(name, expr)      sems[OP_##name] = (sem_entry){ K_FUN, 0, NULL, NULL, #expr };
+#define DUN(name, expr)      sems[OP_##name] = (sem_entry){ K_DUN, 0, NULL, NULL, #expr };
+#define CHECKED(name, fn)    sems[OP_##name] = (sem_entry){ K_CHECKED, 0, NULL, NULL, #fn };
+#define TRUNC(name, kind)    sems[OP_##name] = (sem_entry){ K_TRUNC, 0, NULL, NULL, #kind };
+#define TRUNC_SAT(name, kind) \
+    sems[OP_##name] = (sem_entry){ K_TRUNC_SAT, 0, NULL, NULL, #kind };
+#define DEMOTE(name, expr)  sems[OP_##name] = (sem_entry){ K_DEMOTE, 0, NULL, NULL, #expr };
+#define PROMOTE(name, expr) sems[OP_##name] = (sem_entry){ K_PROMOTE, 0, NULL, NULL, #expr };
+#include "interp/semantics.def"
+    sems_ready = true;
+}
+
+/* ==== Output buffer ==== */
+
+typedef struct out {
+    base_alloc *a;
+    char *p;
+    size_t len, cap;
+    bool failed;
+} out;
+
+static void put(out *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void put(out *o, const char *fmt, ...)
+{
+    if (o->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->p ? o->p + o->len : NULL, o->p ? o->cap - o->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            o->failed = true;
+            return;
+        }
+        if (o->p && (size_t)n < o->cap - o->len) {
+            o->len += (size_t)n;
+            return;
+        }
+        size_t cap = o->cap ? o->cap : 1 << 16;
+        while (cap - o->len <= (size_t)n)
+            cap *= 2;
+        char *np = base_realloc(o->a, o->p, cap);
+        if (!np) {
+            o->failed = true;
+            return;
+        }
+        o->p = np;
+        o->cap = cap;
+    }
+}
+
+/* ==== Heights ==== */
+
+#define NO_HEIGHT UINT32_MAX
+
+typedef struct fn_info {
+    const waft_module *m;
+    const icode_func *f;
+    uint32_t *height; /* per cell: operand height before the instruction there, or NO_HEIGHT */
+    bool *target;     /* per cell: some branch jumps here */
+} fn_info;
+
+static const dec_functype *type_of_call(const waft_module *m, const uint32_t *ins)
+{
+    if (ins[0] == OP_CALL)
+        return dec_func_type(m, ins[1]);
+    return &m->types[ins[1]];
+}
+
+/* Records that a live branch reaches `target` with height h. */
+static void reach(fn_info *fi, uint32_t target, uint32_t h)
+{
+    if (target < fi->f->len) {
+        fi->target[target] = true;
+        if (fi->height[target] == NO_HEIGHT)
+            fi->height[target] = h;
+    }
+}
+
+/* Height after the instruction at pc (entered at height h), recording branch targets;
+ * NO_HEIGHT after an unconditional transfer. */
+static uint32_t step(fn_info *fi, uint32_t pc, uint32_t h)
+{
+    const uint32_t *ins = fi->f->code + pc;
+    icode_op op = (icode_op)ins[0];
+    const sem_entry *se = &sems[op];
+    switch (op) {
+    case OP_UNREACHABLE:
+    case OP_RETURN:
+        return NO_HEIGHT;
+    case OP_BR:
+        reach(fi, ins[1], h);
+        return NO_HEIGHT;
+    case OP_BR_KEEP:
+        reach(fi, ins[1], h - ins[3]);
+        return NO_HEIGHT;
+    case OP_BR_IF:
+    case OP_BR_UNLESS:
+        reach(fi, ins[1], h - 1);
+        return h - 1;
+    case OP_BR_IF_KEEP:
+        reach(fi, ins[1], h - 1 - ins[3]);
+        return h - 1;
+    case OP_BR_TABLE:
+        for (uint32_t i = 0; i <= ins[1]; i++)
+            reach(fi, ins[2 + 3 * i], h - 1 - ins[2 + 3 * i + 2]);
+        return NO_HEIGHT;
+    case OP_CALL:
+    case OP_CALL_INDIRECT: {
+        const dec_functype *t = type_of_call(fi->m, ins);
+        return h - (op == OP_CALL_INDIRECT) - t->nparams + t->nresults;
+    }
+    case OP_LOOP_POLL:
+    case OP_LOCAL_TEE:
+    case OP_TABLE_GET:
+    case OP_MEMORY_GROW:
+    case OP_DATA_DROP:
+    case OP_ELEM_DROP:
+    case OP_REF_IS_NULL:
+        return h;
+    case OP_DROP:
+    case OP_LOCAL_SET:
+    case OP_GLOBAL_SET:
+    case OP_TABLE_GROW:
+        return h - 1;
+    case OP_SELECT:
+    case OP_TABLE_SET:
+        return h - 2;
+    case OP_LOCAL_GET:
+    case OP_GLOBAL_GET:
+    case OP_CONST32:
+    case OP_CONST64:
+    case OP_MEMORY_SIZE:
+    case OP_TABLE_SIZE:
+    case OP_REF_FUNC:
+        return h + 1;
+    case OP_MEMORY_INIT:
+    case OP_MEMORY_COPY:
+    case OP_MEMORY_FILL:
+    case OP_TABLE_INIT:
+    case OP_TABLE_COPY:
+    case OP_TABLE_FILL:
+        return h - 3;
+    default:
+        break;
+    }
+    switch (se->kind) {
+    case K_STORE:
+        return h - 2;
+    case K_BIN:
+    case K_CMP:
+    case K_FBIN:
+    case K_DBIN:
+    case K_FCMP:
+    case K_DCMP:
+    case K_CHECKED:
+        return h - 1;
+    default:
+        return h; /* loads and unary operations */
+    }
+}
+
+/* ==== Emission of one function ==== */
+
+#define V(i) (i)
+
+static void handoff(out *o, uint32_t pc, uint32_t live)
+{
+    put(o, "{ hp = %u; hn = %u; goto spill; }", pc, live);
+}
+
+/* Moves `keep` values from the top down by `drop` (t: one past the top slot). */
+static void moves(out *o, uint32_t t, uint32_t keep, uint32_t drop)
+{
+    if (!drop)
+        return;
+    for (uint32_t i = 0; i < keep; i++)
+        put(o, " v%u = v%u;", t - drop - keep + i, t - keep + i);
+}
+
+/* A call of a compiled function: `fn` is a C expression naming it, `maxh` its slots. */
+static void emit_direct_call(out *o, uint32_t pc, uint32_t after, uint32_t t, uint32_t k,
+                             const dec_functype *ty, const char *fn, const char *maxh,
+                             const char *func_id)
+{
+    put(o, "    {\n        uint32_t n_ = *c->nframes, cfp_ = (uint32_t)(S - c->stack) + %u;\n", k);
+    put(o, "        if (WAFT_AOT_UNLIKELY(n_ >= c->max_frames || cfp_ + (uint64_t)(%s) > "
+           "c->stack_slots))\n            ",
+        maxh);
+    handoff(o, pc, t);
+    put(o, "\n       ");
+    for (uint32_t i = 0; i < ty->nparams; i++)
+        put(o, " S[%u] = v%u;", k + i, k + i);
+    put(o, "\n        c->frames[n_].func = %s;\n        c->frames[n_].fp = cfp_;\n", func_id);
+    put(o, "        c->frames[n_].pc = 0;\n        c->frames[n_].sp = cfp_;\n");
+    put(o, "        *c->nframes = n_ + 1;\n");
+    put(o, "        if (WAFT_AOT_UNLIKELY(%s(c, S + %u) != WAFT_AOT_RETURNED))\n            ", fn,
+        k);
+    handoff(o, after, k);
+    put(o, "\n       ");
+    for (uint32_t i = 0; i < ty->nresults; i++)
+        put(o, " v%u = S[%u];", k + i, k + i);
+    put(o, "\n        RELOAD();\n    }\n");
+}
+
+static void emit_sem(out *o, const sem_entry *se, const uint32_t *ins, uint32_t pc, uint32_t t)
+{
+    uint32_t a = t - 1; /* unary operand / binary right operand */
+    switch (se->kind) {
+    case K_LOAD:
+        put(o,
+            "    { uint64_t ea = (uint64_t)(uint32_t)v%u + %uu; if (WAFT_AOT_UNLIKELY(ea + %u > "
+            "memsize)) ",
+            a, ins[1], se->width);
+        handoff(o, pc, t);
+        put(o, " const uint8_t *p = mem + ea; v%u = (%s); }\n", a, se->ex);
+        break;
+    case K_STORE:
+        put(o,
+            "    { uint64_t v = v%u; uint64_t ea = (uint64_t)(uint32_t)v%u + %uu; if "
+            "(WAFT_AOT_UNLIKELY(ea + %u > memsize)) ",
+            a, a - 1, ins[1], se->width);
+        handoff(o, pc, t);
+        put(o,
+            " uint8_t *p = mem + ea; %s; if (WAFT_AOT_UNLIKELY(marks != NULL)) "
+            "waft_aot_mark(marks, ea, %u); }\n",
+            se->ex, se->width);
+        break;
+    case K_UN:
+        put(o, "    { %s a = (%s)v%u; v%u = (%s)(%s); }\n", se->t, se->t, a, a, se->r, se->ex);
+        break;
+    case K_BIN:
+        put(o, "    { %s b = (%s)v%u, a = (%s)v%u; v%u = (%s)(%s); }\n", se->t, se->t, a, se->t,
+            a - 1, a - 1, se->t, se->ex);
+        break;
+    case K_CMP:
+        put(o, "    { %s b = (%s)v%u, a = (%s)v%u; v%u = (uint32_t)(%s); }\n", se->t, se->t, a,
+            se->t, a - 1, a - 1, se->ex);
+        break;
+    case K_FBIN:
+        put(o,
+            "    { float b = f32_of(v%u), a = f32_of(v%u); NUM_PUT_F32(&v%u, %s); }\n", a,
+            a - 1, a - 1, se->ex);
+        break;
+    case K_DBIN:
+        put(o,
+            "    { double b = f64_of(v%u), a = f64_of(v%u); NUM_PUT_F64(&v%u, %s); }\n", a,
+            a - 1, a - 1, se->ex);
+        break;
+    case K_FCMP:
+        put(o, "    { float b = f32_of(v%u), a = f32_of(v%u); v%u = (uint32_t)(%s); }\n", a,
+            a - 1, a - 1, se->ex);
+        break;
+    case K_DCMP:
+        put(o, "    { double b = f64_of(v%u), a = f64_of(v%u); v%u = (uint32_t)(%s); }\n", a,
+            a - 1, a - 1, se->ex);
+        break;
+    case K_FUN:
+        put(o, "    { float a = f32_of(v%u); NUM_PUT_F32(&v%u, %s); }\n", a, a, se->ex);
+        break;
+    case K_DUN:
+        put(o, "    { double a = f64_of(v%u); NUM_PUT_F64(&v%u, %s); }\n", a, a, se->ex);
+        break;
+    case K_CHECKED:
+        put(o, "    if (WAFT_AOT_UNLIKELY(%s(v%u, v%u, &v%u) != NUM_TRAP_NONE)) ", se->ex, a - 1, a,
+            a - 1);
+        handoff(o, pc, t);
+        put(o, "\n");
+        break;
+    case K_TRUNC:
+        put(o, "    if (WAFT_AOT_UNLIKELY(num_trunc(%s, v%u, &v%u) != NUM_TRAP_NONE)) ", se->ex, a,
+            a);
+        handoff(o, pc, t);
+        put(o, "\n");
+        break;
+    case K_TRUNC_SAT:
+        put(o, "    v%u = num_trunc_sat(%s, v%u);\n", a, se->ex, a);
+        break;
+    case K_DEMOTE:
+        put(o, "    { double a = f64_of(v%u); NUM_PUT_F32(&v%u, %s); }\n", a, a, se->ex);
+        break;
+    case K_PROMOTE:
+        put(o, "    { float a = f32_of(v%u); NUM_PUT_F64(&v%u, %s); }\n", a, a, se->ex);
+        break;
+    default:
+        handoff(o, pc, t);
+        put(o, "\n");
+        break;
+    }
+}
+
+/* One instruction at pc, entered with `t` = one past the top slot. */
+static void emit_ins(out *o, const fn_info *fi, uint32_t pc, uint32_t t)
+{
+    const waft_module *m = fi->m;
+    const uint32_t *ins = fi->f->code + pc;
+    icode_op op = (icode_op)ins[0];
+    uint32_t after = pc + icode_length(ins);
+    switch (op) {
+    case OP_UNREACHABLE:
+    case OP_TABLE_GET:
+    case OP_TABLE_SET:
+    case OP_TABLE_INIT:
+    case OP_TABLE_COPY:
+    case OP_TABLE_GROW:
+    case OP_TABLE_SIZE:
+    case OP_TABLE_FILL:
+    case OP_ELEM_DROP:
+    case OP_MEMORY_INIT:
+    case OP_DATA_DROP:
+        put(o, "    ");
+        handoff(o, pc, t); /* the interpreter does these (or traps) */
+        put(o, "\n");
+        return;
+    case OP_BR:
+        put(o, "    goto L%u;\n", ins[1]);
+        return;
+    case OP_BR_KEEP:
+        put(o, "   ");
+        moves(o, t, ins[2], ins[3]);
+        put(o, " goto L%u;\n", ins[1]);
+        return;
+    case OP_BR_IF:
+        put(o, "    if ((uint32_t)v%u) goto L%u;\n", t - 1, ins[1]);
+        return;
+    case OP_BR_UNLESS:
+        put(o, "    if (!(uint32_t)v%u) goto L%u;\n", t - 1, ins[1]);
+        return;
+    case OP_BR_IF_KEEP:
+        put(o, "    if ((uint32_t)v%u) {", t - 1);
+        moves(o, t - 1, ins[2], ins[3]);
+        put(o, " goto L%u; }\n", ins[1]);
+        return;
+    case OP_BR_TABLE: {
+        uint32_t n = ins[1];
+        put(o, "    switch ((uint32_t)v%u) {\n", t - 1);
+        for (uint32_t i = 0; i <= n; i++) {
+            const uint32_t *e = ins + 2 + 3 * i;
+            if (i < n)
+                put(o, "    case %u:", i);
+            else
+                put(o, "    default:");
+            moves(o, t - 1, e[1], e[2]);
+            put(o, " goto L%u;\n", e[0]);
+        }
+        put(o, "    }\n");
+        return;
+    }
+    case OP_RETURN: {
+        uint32_t n = ins[1];
+        put(o, "   ");
+        for (uint32_t i = 0; i < n; i++)
+            put(o, " S[%u] = v%u;", i, t - n + i);
+        put(o, " *c->nframes = fi; return WAFT_AOT_RETURNED;\n");
+        return;
+    }
+    case OP_CALL: {
+        const dec_functype *ty = dec_func_type(m, ins[1]);
+        uint32_t k = t - ty->nparams;
+        if (ins[1] < m->nfunc_imports) {
+            put(o, "   ");
+            for (uint32_t i = 0; i < ty->nparams; i++)
+                put(o, " S[%u] = v%u;", k + i, k + i);
+            put(o, "\n    if (c->rt->call(c, %u, S + %u, %u) != WAFT_AOT_RETURNED) ", ins[1], k,
+                pc);
+            handoff(o, pc, t);
+            put(o, "\n   ");
+            for (uint32_t i = 0; i < ty->nresults; i++)
+                put(o, " v%u = S[%u];", k + i, k + i);
+            put(o, "\n    RELOAD();\n");
+            return;
+        }
+        uint32_t d = ins[1] - m->nfunc_imports;
+        char fn[32], maxh[32], id[48];
+        snprintf(fn, sizeof fn, "f%u", d);
+        snprintf(maxh, sizeof maxh, "%uu", m->icode[d].max_height);
+        snprintf(id, sizeof id, "c->func_ids[%u]", ins[1]);
+        emit_direct_call(o, pc, after, t, k, ty, fn, maxh, id);
+        return;
+    }
+    case OP_CALL_INDIRECT: {
+        const dec_functype *ty = &m->types[ins[1]];
+        uint32_t k = t - 1 - ty->nparams;
+        put(o, "    {\n        int64_t g_ = c->rt->resolve(c, %u, %u, (uint32_t)v%u);\n", ins[2],
+            ins[1], t - 1);
+        put(o, "        if (g_ < 0) ");
+        handoff(o, pc, t);
+        put(o, "\n        uint32_t d_ = (uint32_t)g_ - c->nimports;\n");
+        emit_direct_call(o, pc, after, t - 1, k, ty, "c->fns[d_]", "c->max_heights[d_]",
+                         "c->func_ids[g_]");
+        put(o, "    }\n");
+        return;
+    }
+    case OP_LOOP_POLL:
+        put(o, "    if (WAFT_AOT_UNLIKELY(WAFT_AOT_PENDING(c))) ");
+        handoff(o, pc, t);
+        put(o, "\n");
+        return;
+    case OP_DROP:
+        return;
+    case OP_SELECT:
+        put(o, "    if (!(uint32_t)v%u) v%u = v%u;\n", t - 1, t - 3, t - 2);
+        return;
+    case OP_LOCAL_GET:
+        put(o, "    v%u = v%u;\n", t, ins[1]);
+        return;
+    case OP_LOCAL_SET:
+    case OP_LOCAL_TEE:
+        put(o, "    v%u = v%u;\n", ins[1], t - 1);
+        return;
+    case OP_GLOBAL_GET:
+        put(o, "    v%u = *c->globals[%u];\n", t, ins[1]);
+        return;
+    case OP_GLOBAL_SET:
+        put(o, "    *c->globals[%u] = v%u;\n", ins[1], t - 1);
+        return;
+    case OP_CONST32:
+        put(o, "    v%u = %uu;\n", t, ins[1]);
+        return;
+    case OP_CONST64:
+        put(o, "    v%u = ((uint64_t)%uu << 32) | %uu;\n", t, ins[2], ins[1]);
+        return;
+    case OP_MEMORY_SIZE:
+        put(o, "    v%u = memsize >> 16;\n", t);
+        return;
+    case OP_MEMORY_GROW:
+        put(o, "    v%u = c->rt->memory_grow(c, (uint32_t)v%u); RELOAD();\n", t - 1, t - 1);
+        return;
+    case OP_MEMORY_FILL:
+        put(o, "    if (!waft_aot_fill(mem, memsize, marks, v%u, v%u, v%u)) ", t - 3, t - 2, t - 1);
+        handoff(o, pc, t);
+        put(o, "\n");
+        return;
+    case OP_MEMORY_COPY:
+        put(o, "    if (!waft_aot_copy(mem, memsize, marks, v%u, v%u, v%u)) ", t - 3, t - 2, t - 1);
+        handoff(o, pc, t);
+        put(o, "\n");
+        return;
+    case OP_REF_IS_NULL:
+        put(o, "    v%u = v%u == 0;\n", t - 1, t - 1);
+        return;
+    case OP_REF_FUNC:
+        put(o, "    v%u = (uint64_t)c->func_ids[%u] + 1;\n", t, ins[1]);
+        return;
+    default:
+        emit_sem(o, &sems[op], ins, pc, t);
+        return;
+    }
+}
+
+static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_alloc *a)
+{
+    const icode_func *f = &m->icode[d];
+    fn_info fi = { m, f, NULL, NULL };
+    fi.height = base_malloc(a, (size_t)(f->len + 1) * sizeof *fi.height);
+    fi.target = base_calloc(a, (size_t)f->len + 1, sizeof *fi.target);
+    if (!fi.height || !fi.target) {
+        base_free(a, fi.height);
+        base_free(a, fi.target);
+        return WAFT_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i <= f->len; i++)
+        fi.height[i] = NO_HEIGHT;
+    /* pass 1: heights and targets */
+    uint32_t h = 0;
+    for (uint32_t pc = 0; pc < f->len; pc += icode_length(f->code + pc)) {
+        if (h == NO_HEIGHT)
+            h = fi.height[pc];
+        else if (fi.height[pc] == NO_HEIGHT)
+            fi.height[pc] = h;
+        if (h != NO_HEIGHT)
+            h = step(&fi, pc, h);
+    }
+    /* pass 2: the C function */
+    uint32_t nl = f->nlocals, maxh = f->max_height;
+    put(o, "static uint32_t f%u(waft_aot_ctx *c, uint64_t *S)\n{\n", d);
+    for (uint32_t i = 0; i < maxh; i++)
+        put(o, i < f->nparams ? "    uint64_t v%u = S[%u];\n" : "    uint64_t v%u = 0;\n", i, i);
+    put(o, "    uint8_t *mem = c->mem, *marks = c->marks;\n    uint64_t memsize = c->memsize;\n");
+    put(o, "    uint32_t fi = *c->nframes - 1, hp, hn;\n");
+    put(o, "    if (WAFT_AOT_UNLIKELY(WAFT_AOT_PENDING(c) || WAFT_AOT_CSTACK_LOW(c))) ");
+    handoff(o, 0, nl);
+    put(o, "\n");
+    h = 0;
+    for (uint32_t pc = 0; pc < f->len; pc += icode_length(f->code + pc)) {
+        if (h == NO_HEIGHT)
+            h = fi.height[pc];
+        if (h == NO_HEIGHT)
+            continue; /* no live path reaches it */
+        if (fi.target[pc])
+            put(o, "L%u:;\n", pc);
+        emit_ins(o, &fi, pc, nl + h);
+        h = step(&fi, pc, h);
+    }
+    /* every live path ends in a return, a branch or a handoff; unwinding writes the slots
+     * [0, hn) and the frame's pc and sp */
+    put(o, "spill:\n    switch (hn) {\n");
+    for (uint32_t i = maxh; i > 0; i--)
+        put(o, "    case %u: S[%u] = v%u; /* fall through */\n", i, i - 1, i - 1);
+    put(o, "    default: break;\n    }\n");
+    put(o, "    c->frames[fi].pc = hp;\n    c->frames[fi].sp = (uint32_t)(S - c->stack) + hn;\n");
+    put(o, "    return WAFT_AOT_UNWOUND;\n}\n\n");
+    base_free(a, fi.height);
+    base_free(a, fi.target);
+    return WAFT_OK;
+}
+
+waft_result aot_emit(const waft_module *m, const char *key, base_alloc *a, char **out_text,
+                     size_t *out_len)
+{
+    sems_fill();
+    out o = { a, NULL, 0, 0, false };
+    uint32_t nd = m->nfuncs - m->nfunc_imports;
+    put(&o, "/* generated by waft's AOT translator: do not edit */\n");
+    put(&o, "%s", aot_prelude);
+    put(&o, "%s",
+        "#define WAFT_AOT_UNLIKELY(x) __builtin_expect(!!(x), 0)\n"
+        "#define WAFT_AOT_PENDING(c) __atomic_load_n((c)->pending, __ATOMIC_RELAXED)\n"
+        "#define WAFT_AOT_CSTACK_LOW(c) \\\n"
+        "    ((const char *)__builtin_frame_address(0) < (c)->cstack_floor)\n"
+        "#define RELOAD() (mem = c->mem, memsize = c->memsize, marks = c->marks)\n"
+        "static inline void waft_aot_mark(uint8_t *marks, uint64_t ea, uint64_t n)\n"
+        "{\n"
+        "    for (uint64_t p = ea >> 12; p <= (ea + n - 1) >> 12; p++)\n"
+        "        __atomic_store_n(&marks[p], 1, __ATOMIC_RELEASE);\n"
+        "}\n"
+        "static inline int waft_aot_fill(uint8_t *mem, uint64_t size, uint8_t *marks, uint64_t d,\n"
+        "                                uint64_t v, uint64_t n)\n"
+        "{\n"
+        "    d = (uint32_t)d;\n"
+        "    n = (uint32_t)n;\n"
+        "    if (d + n > size)\n"
+        "        return 0;\n"
+        "    if (n) {\n"
+        "        memset(mem + d, (int)(uint8_t)v, n);\n"
+        "        if (marks)\n"
+        "            waft_aot_mark(marks, d, n);\n"
+        "    }\n"
+        "    return 1;\n"
+        "}\n"
+        "static inline int waft_aot_copy(uint8_t *mem, uint64_t size, uint8_t *marks, uint64_t d,\n"
+        "                                uint64_t s, uint64_t n)\n"
+        "{\n"
+        "    d = (uint32_t)d;\n"
+        "    s = (uint32_t)s;\n"
+        "    n = (uint32_t)n;\n"
+        "    if (d + n > size || s + n > size)\n"
+        "        return 0;\n"
+        "    if (n) {\n"
+        "        memmove(mem + d, mem + s, n);\n"
+        "        if (marks)\n"
+        "            waft_aot_mark(marks, d, n);\n"
+        "    }\n"
+        "    return 1;\n"
+        "}\n\n");
+    for (uint32_t d = 0; d < nd; d++)
+        put(&o, "static uint32_t f%u(waft_aot_ctx *c, uint64_t *S);\n", d);
+    put(&o, "\n");
+    for (uint32_t d = 0; d < nd && !o.failed; d++) {
+        waft_result r = emit_func(&o, m, d, a);
+        if (r != WAFT_OK) {
+            base_free(a, o.p);
+            return r;
+        }
+    }
+    put(&o, "static const waft_aot_fn fns[%u] = {", nd ? nd : 1);
+    for (uint32_t d = 0; d < nd; d++)
+        put(&o, "%s f%u", d ? "," : "", d);
+    put(&o, " };\nstatic const uint32_t max_heights[%u] = {", nd ? nd : 1);
+    for (uint32_t d = 0; d < nd; d++)
+        put(&o, "%s %uu", d ? "," : "", m->icode[d].max_height);
+    put(&o, " };\n");
+    put(&o,
+        "__attribute__((visibility(\"default\"))) const waft_aot_module waft_aot_entry = { "
+        "%uu, %uu, fns, max_heights, \"%s\" };\n",
+        WAFT_AOT_ABI, nd, key);
+    if (o.failed) {
+        base_free(a, o.p);
+        return WAFT_ERR_NOMEM;
+    }
+    *out_text = o.p;
+    *out_len = o.len;
+    return WAFT_OK;
+}
