@@ -75,7 +75,7 @@ UNIT := $(BUILD)/waft-unit
 SPECRUN := $(BUILD)/waft-spec
 XRESTORE := $(BUILD)/waft-xrestore
 
-.PHONY: all lib cli test unit spec spec-counted diff stream-test regress check-clang check-fuzz wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install \
+.PHONY: all lib cli test unit spec spec-counted spec-aot aot-tests diff stream-test regress check-clang check-fuzz wasi check cli-tests ckpt migrate sqlite-wasm fuzz fuzz-lib fuzz-module fuzz-image check-san demo format format-check clean install \
         capi shared example-capi example-migrate
 
 all: lib cli
@@ -214,6 +214,15 @@ spec: $(SPECRUN)
 spec-counted: $(SPECRUN)
 	$(EMU) $(SPECRUN) --counted --expected tests/spec/expected-failures.txt $(SPEC)/core
 
+# The AOT tier from the command line: both tiers agree, checkpoints under aot (tests/aot/).
+aot-tests: $(CLI)
+	bash tests/aot/run.sh $(CLI)
+
+# The same suite with every module compiled by the AOT tier (src/aot/), cached in the build.
+spec-aot: $(SPECRUN)
+	WAFT_CACHE_DIR=$(abspath $(BUILD))/aot-cache $(EMU) $(SPECRUN) --aot \
+	    --expected tests/spec/expected-failures.txt $(SPEC)/core
+
 test: unit spec spec-counted diff stream-test
 
 # WASI preview1: C programs built for wasm32-wasi (and natively), run under `waft run`.
@@ -224,7 +233,7 @@ wasi: $(CLI) $(LIB)
 # (the WASI ones also under ASan+UBSan).
 check:
 	$(MAKE) format-check
-	$(MAKE) all test capi example-capi example-migrate
+	$(MAKE) all test capi example-capi example-migrate spec-aot
 	$(MAKE) SAN=address,undefined test wasi cli-tests regress capi
 	$(MAKE) check-clang
 	$(MAKE) check-fuzz
@@ -233,6 +242,7 @@ check:
 	bash tests/wasi/run.sh $(BUILD)/waft
 	bash tests/ckpt/run.sh $(BUILD)/waft
 	bash tests/ckpt/triggers.sh $(BUILD)/waft
+	bash tests/aot/run.sh $(BUILD)/waft
 	$(MAKE) sqlite-wasm
 	bash tests/migrate/run.sh $(BUILD)/waft
 	WAFT_MIGRATE_ONLY_FAULTS=1 bash tests/migrate/run.sh $(BUILD)/asan-ubsan/waft

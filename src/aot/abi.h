@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WAFT_AOT_ABI 1u
+#define WAFT_AOT_ABI 2u
 
 #define WAFT_AOT_RETURNED 0u
 #define WAFT_AOT_UNWOUND  1u
@@ -45,7 +45,10 @@ typedef struct waft_aot_frame {
 } waft_aot_frame;
 
 typedef struct waft_aot_ctx waft_aot_ctx;
-typedef uint32_t (*waft_aot_fn)(waft_aot_ctx *c, uint64_t *slots);
+/* Runs a function whose frame is on top. `at` 0: from its entry (parameters in its slots).
+ * `at` = pc + 1 of a loop header (LOOP_POLL): from there, every slot read from the stack
+ * (the interpreter went that far and hands the activation back). */
+typedef uint32_t (*waft_aot_fn)(waft_aot_ctx *c, uint64_t *slots, uint32_t at);
 
 /* Services of libwaft for generated code; each returns WAFT_AOT_RETURNED or, to make the
  * caller unwind before the instruction, WAFT_AOT_UNWOUND. */
@@ -69,16 +72,16 @@ struct waft_aot_ctx {
     uint32_t *nframes;      /* the store's frame count */
     uint32_t max_frames;
     uint32_t stack_slots;
-    const int *pending;      /* attention: the store's interrupt flag (read relaxed) */
-    uint8_t *mem;            /* memory 0 (NULL if none) */
-    uint64_t memsize;        /* its size in bytes */
-    uint8_t *marks;          /* its write marks while tracking (one byte per 4 KiB), or NULL */
-    uint64_t **globals;      /* per module global: where its value lives */
-    const uint32_t *func_ids;     /* per module function: store index */
-    const waft_aot_fn *fns;       /* per defined function (module index - imports) */
-    const uint32_t *max_heights;  /* per defined function: slots its frame may use */
-    uint32_t nimports;            /* imported functions (the first module indices) */
-    const char *cstack_floor;     /* compiled code unwinds below this C stack address */
+    const int *pending;          /* attention: the store's interrupt flag (read relaxed) */
+    uint8_t *mem;                /* memory 0 (NULL if none) */
+    uint64_t memsize;            /* its size in bytes */
+    uint8_t *marks;              /* its write marks while tracking (one byte per 4 KiB), or NULL */
+    uint64_t **globals;          /* per module global: where its value lives */
+    const uint32_t *func_ids;    /* per module function: store index */
+    const waft_aot_fn *fns;      /* per defined function (module index - imports) */
+    const uint32_t *max_heights; /* per defined function: slots its frame may use */
+    uint32_t nimports;           /* imported functions (the first module indices) */
+    const char *cstack_floor;    /* compiled code unwinds below this C stack address */
     const waft_aot_rt *rt;
     void *inst;          /* the waft_instance */
     uint32_t status;     /* WAFT_AOT_HANDOFF / WAFT_AOT_HOST, once unwound */
@@ -87,8 +90,8 @@ struct waft_aot_ctx {
 
 /* What a compiled module exports (symbol "waft_aot_entry"). */
 typedef struct waft_aot_module {
-    uint32_t abi;          /* WAFT_AOT_ABI */
-    uint32_t nfuncs;       /* defined functions */
+    uint32_t abi;           /* WAFT_AOT_ABI */
+    uint32_t nfuncs;        /* defined functions */
     const waft_aot_fn *fns; /* nfuncs entries */
     const uint32_t *max_heights;
     const char *key; /* the cache key it was made for */

@@ -19,10 +19,11 @@
 WAFT_INTERNAL waft_result aot_emit(const waft_module *m, const char *key, base_alloc *a,
                                    char **out_text, size_t *out_len);
 
-/* Runs compiled function `f` whose frame (index s->nframes - 1) starts at slot `fp`.
+/* Runs compiled function `f` whose frame (index s->nframes - 1) starts at slot `fp`: from
+ * its entry (at 0) or from the loop header at original pc at - 1, its slots in the stack.
  * Returns WAFT_AOT_RETURNED or WAFT_AOT_UNWOUND; after an unwind, the instance's context
  * says why (status, host_result). */
-WAFT_INTERNAL uint32_t aot_enter(waft_store *s, const store_func *f, uint32_t fp);
+WAFT_INTERNAL uint32_t aot_enter(waft_store *s, const store_func *f, uint32_t fp, uint32_t at);
 /* The context of f's instance after aot_enter returned WAFT_AOT_UNWOUND. */
 static inline const waft_aot_ctx *aot_ctx_of(const store_func *f)
 {

@@ -31,7 +31,7 @@ extern char **environ;
 #endif
 
 /* Changes whenever the generated C changes meaning. */
-#define AOT_TRANSLATOR_VERSION "waft-aot-1"
+#define AOT_TRANSLATOR_VERSION "waft-aot-3"
 #if defined(__i386__)
 #define AOT_ARCH_FLAGS "-msse2", "-mfpmath=sse",
 #else
@@ -179,9 +179,19 @@ static void first_line(const char *path, char *out, size_t cap)
 static waft_result run_cc(const char *cc, const char *src, const char *obj, const char *log,
                           waft_error *err)
 {
-    const char *argv[] = { cc,   "-O2", "-fPIC", "-shared", "-std=gnu11", "-w",
-                           "-fno-strict-aliasing", "-ffp-contract=off", AOT_ARCH_FLAGS "-o",
-                           obj,  src,   "-lm",   NULL };
+    const char *argv[] = { cc,
+                           "-O2",
+                           "-fPIC",
+                           "-shared",
+                           "-std=gnu11",
+                           "-w",
+                           "-fno-strict-aliasing",
+                           "-ffp-contract=off",
+                           AOT_ARCH_FLAGS "-o",
+                           obj,
+                           src,
+                           "-lm",
+                           NULL };
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -206,15 +216,14 @@ static waft_result run_cc(const char *cc, const char *src, const char *obj, cons
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         char why[300];
         first_line(log, why, sizeof why);
-        base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "%s failed on %s%s%s (log: %s)", cc,
-                       src, why[0] ? ": " : "", why, log);
+        base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "%s failed on %s%s%s (log: %s)", cc, src,
+                       why[0] ? ": " : "", why, log);
         return WAFT_ERR_UNSUPPORTED;
     }
     return WAFT_OK;
 }
 
-WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options *o,
-                                         waft_error *err)
+WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options *o, waft_error *err)
 {
     if (err)
         memset(err, 0, sizeof *err);
@@ -239,9 +248,8 @@ WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options 
     base_sha256_init(&h);
     base_sha256_update(&h, m->bytes, m->len);
     char id[1200];
-    int n = snprintf(id, sizeof id, "|%s|%u|%s|%lld|%lld|%d", AOT_TRANSLATOR_VERSION,
-                     WAFT_AOT_ABI, ccpath, (long long)st.st_size, (long long)st.st_mtime,
-                     (int)sizeof(void *));
+    int n = snprintf(id, sizeof id, "|%s|%u|%s|%lld|%lld|%d", AOT_TRANSLATOR_VERSION, WAFT_AOT_ABI,
+                     ccpath, (long long)st.st_size, (long long)st.st_mtime, (int)sizeof(void *));
     base_sha256_update(&h, id, (size_t)n);
     uint8_t digest[32];
     base_sha256_final(&h, digest);
@@ -296,12 +304,12 @@ WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options 
 
 #else
 
-WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options *o,
-                                         waft_error *err)
+WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options *o, waft_error *err)
 {
     (void)m;
     (void)o;
-    base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "compiled code is not supported on this host");
+    base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1,
+                   "compiled code is not supported on this host");
     return WAFT_ERR_UNSUPPORTED;
 }
 

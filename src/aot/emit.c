@@ -63,23 +63,22 @@ static void sems_fill(void)
 {
     if (sems_ready)
         return;
-#define LOAD(name, w, expr)  sems[OP_##name] = (sem_entry){ K_LOAD, w, NULL, NULL, #expr };
-#define STORE(name, w, stmt) sems[OP_##name] = (sem_entry){ K_STORE, w, NULL, NULL, #stmt };
-#define UN(name, T, R, expr) sems[OP_##name] = (sem_entry){ K_UN, 0, #T, #R, #expr };
-#define BIN(name, T, expr)   sems[OP_##name] = (sem_entry){ K_BIN, 0, #T, NULL, #expr };
-#define CMP(name, T, expr)   sems[OP_##name] = (sem_entry){ K_CMP, 0, #T, NULL, #expr };
-#define FBIN(name, expr)     sems[OP_##name] = (sem_entry){ K_FBIN, 0, NULL, NULL, #expr };
-#define DBIN(name, expr)     sems[OP_##name] = (sem_entry){ K_DBIN, 0, NULL, NULL, #expr };
-#define FCMP(name, expr)     sems[OP_##name] = (sem_entry){ K_FCMP, 0, NULL, NULL, #expr };
-#define DCMP(name, expr)     sems[OP_##name] = (sem_entry){ K_DCMP, 0, NULL, NULL, #expr };
-#define FUN(name, expr)      sems[OP_##name] = (sem_entry){ K_FUN, 0, NULL, NULL, #expr };
-#define DUN(name, expr)      sems[OP_##name] = (sem_entry){ K_DUN, 0, NULL, NULL, #expr };
-#define CHECKED(name, fn)    sems[OP_##name] = (sem_entry){ K_CHECKED, 0, NULL, NULL, #fn };
-#define TRUNC(name, kind)    sems[OP_##name] = (sem_entry){ K_TRUNC, 0, NULL, NULL, #kind };
-#define TRUNC_SAT(name, kind) \
-    sems[OP_##name] = (sem_entry){ K_TRUNC_SAT, 0, NULL, NULL, #kind };
-#define DEMOTE(name, expr)  sems[OP_##name] = (sem_entry){ K_DEMOTE, 0, NULL, NULL, #expr };
-#define PROMOTE(name, expr) sems[OP_##name] = (sem_entry){ K_PROMOTE, 0, NULL, NULL, #expr };
+#define LOAD(name, w, expr)   sems[OP_##name] = (sem_entry){ K_LOAD, w, NULL, NULL, #expr };
+#define STORE(name, w, stmt)  sems[OP_##name] = (sem_entry){ K_STORE, w, NULL, NULL, #stmt };
+#define UN(name, T, R, expr)  sems[OP_##name] = (sem_entry){ K_UN, 0, #T, #R, #expr };
+#define BIN(name, T, expr)    sems[OP_##name] = (sem_entry){ K_BIN, 0, #T, NULL, #expr };
+#define CMP(name, T, expr)    sems[OP_##name] = (sem_entry){ K_CMP, 0, #T, NULL, #expr };
+#define FBIN(name, expr)      sems[OP_##name] = (sem_entry){ K_FBIN, 0, NULL, NULL, #expr };
+#define DBIN(name, expr)      sems[OP_##name] = (sem_entry){ K_DBIN, 0, NULL, NULL, #expr };
+#define FCMP(name, expr)      sems[OP_##name] = (sem_entry){ K_FCMP, 0, NULL, NULL, #expr };
+#define DCMP(name, expr)      sems[OP_##name] = (sem_entry){ K_DCMP, 0, NULL, NULL, #expr };
+#define FUN(name, expr)       sems[OP_##name] = (sem_entry){ K_FUN, 0, NULL, NULL, #expr };
+#define DUN(name, expr)       sems[OP_##name] = (sem_entry){ K_DUN, 0, NULL, NULL, #expr };
+#define CHECKED(name, fn)     sems[OP_##name] = (sem_entry){ K_CHECKED, 0, NULL, NULL, #fn };
+#define TRUNC(name, kind)     sems[OP_##name] = (sem_entry){ K_TRUNC, 0, NULL, NULL, #kind };
+#define TRUNC_SAT(name, kind) sems[OP_##name] = (sem_entry){ K_TRUNC_SAT, 0, NULL, NULL, #kind };
+#define DEMOTE(name, expr)    sems[OP_##name] = (sem_entry){ K_DEMOTE, 0, NULL, NULL, #expr };
+#define PROMOTE(name, expr)   sems[OP_##name] = (sem_entry){ K_PROMOTE, 0, NULL, NULL, #expr };
 #include "interp/semantics.def"
     sems_ready = true;
 }
@@ -191,6 +190,8 @@ static uint32_t step(fn_info *fi, uint32_t pc, uint32_t h)
         return h - (op == OP_CALL_INDIRECT) - t->nparams + t->nresults;
     }
     case OP_LOOP_POLL:
+        fi->target[pc] = true; /* the interpreter may hand the activation back here */
+        return h;
     case OP_LOCAL_TEE:
     case OP_TABLE_GET:
     case OP_MEMORY_GROW:
@@ -258,14 +259,16 @@ static void moves(out *o, uint32_t t, uint32_t keep, uint32_t drop)
         put(o, " v%u = v%u;", t - drop - keep + i, t - keep + i);
 }
 
-/* A call of a compiled function: `fn` is a C expression naming it, `maxh` its slots. */
+/* A call of a compiled function: `fn` is a C expression naming it, `maxh` its slots; `t`
+ * one past the top slot before the instruction (the arguments start at k). */
 static void emit_direct_call(out *o, uint32_t pc, uint32_t after, uint32_t t, uint32_t k,
                              const dec_functype *ty, const char *fn, const char *maxh,
                              const char *func_id)
 {
     put(o, "    {\n        uint32_t n_ = *c->nframes, cfp_ = (uint32_t)(S - c->stack) + %u;\n", k);
-    put(o, "        if (WAFT_AOT_UNLIKELY(n_ >= c->max_frames || cfp_ + (uint64_t)(%s) > "
-           "c->stack_slots))\n            ",
+    put(o,
+        "        if (WAFT_AOT_UNLIKELY(n_ >= c->max_frames || cfp_ + (uint64_t)(%s) > "
+        "c->stack_slots))\n            ",
         maxh);
     handoff(o, pc, t);
     put(o, "\n       ");
@@ -274,8 +277,8 @@ static void emit_direct_call(out *o, uint32_t pc, uint32_t after, uint32_t t, ui
     put(o, "\n        c->frames[n_].func = %s;\n        c->frames[n_].fp = cfp_;\n", func_id);
     put(o, "        c->frames[n_].pc = 0;\n        c->frames[n_].sp = cfp_;\n");
     put(o, "        *c->nframes = n_ + 1;\n");
-    put(o, "        if (WAFT_AOT_UNLIKELY(%s(c, S + %u) != WAFT_AOT_RETURNED))\n            ", fn,
-        k);
+    put(o, "        if (WAFT_AOT_UNLIKELY(%s(c, S + %u, 0) != WAFT_AOT_RETURNED))\n            ",
+        fn, k);
     handoff(o, after, k);
     put(o, "\n       ");
     for (uint32_t i = 0; i < ty->nresults; i++)
@@ -318,22 +321,20 @@ static void emit_sem(out *o, const sem_entry *se, const uint32_t *ins, uint32_t 
             se->t, a - 1, a - 1, se->ex);
         break;
     case K_FBIN:
-        put(o,
-            "    { float b = f32_of(v%u), a = f32_of(v%u); NUM_PUT_F32(&v%u, %s); }\n", a,
-            a - 1, a - 1, se->ex);
+        put(o, "    { float b = f32_of(v%u), a = f32_of(v%u); NUM_PUT_F32(&v%u, %s); }\n", a, a - 1,
+            a - 1, se->ex);
         break;
     case K_DBIN:
-        put(o,
-            "    { double b = f64_of(v%u), a = f64_of(v%u); NUM_PUT_F64(&v%u, %s); }\n", a,
+        put(o, "    { double b = f64_of(v%u), a = f64_of(v%u); NUM_PUT_F64(&v%u, %s); }\n", a,
             a - 1, a - 1, se->ex);
         break;
     case K_FCMP:
-        put(o, "    { float b = f32_of(v%u), a = f32_of(v%u); v%u = (uint32_t)(%s); }\n", a,
-            a - 1, a - 1, se->ex);
+        put(o, "    { float b = f32_of(v%u), a = f32_of(v%u); v%u = (uint32_t)(%s); }\n", a, a - 1,
+            a - 1, se->ex);
         break;
     case K_DCMP:
-        put(o, "    { double b = f64_of(v%u), a = f64_of(v%u); v%u = (uint32_t)(%s); }\n", a,
-            a - 1, a - 1, se->ex);
+        put(o, "    { double b = f64_of(v%u), a = f64_of(v%u); v%u = (uint32_t)(%s); }\n", a, a - 1,
+            a - 1, se->ex);
         break;
     case K_FUN:
         put(o, "    { float a = f32_of(v%u); NUM_PUT_F32(&v%u, %s); }\n", a, a, se->ex);
@@ -466,7 +467,7 @@ static void emit_ins(out *o, const fn_info *fi, uint32_t pc, uint32_t t)
         put(o, "        if (g_ < 0) ");
         handoff(o, pc, t);
         put(o, "\n        uint32_t d_ = (uint32_t)g_ - c->nimports;\n");
-        emit_direct_call(o, pc, after, t - 1, k, ty, "c->fns[d_]", "c->max_heights[d_]",
+        emit_direct_call(o, pc, after, t, k, ty, "c->fns[d_]", "c->max_heights[d_]",
                          "c->func_ids[g_]");
         put(o, "    }\n");
         return;
@@ -553,11 +554,22 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
     }
     /* pass 2: the C function */
     uint32_t nl = f->nlocals, maxh = f->max_height;
-    put(o, "static uint32_t f%u(waft_aot_ctx *c, uint64_t *S)\n{\n", d);
+    put(o, "static uint32_t f%u(waft_aot_ctx *c, uint64_t *S, uint32_t at)\n{\n", d);
     for (uint32_t i = 0; i < maxh; i++)
         put(o, i < f->nparams ? "    uint64_t v%u = S[%u];\n" : "    uint64_t v%u = 0;\n", i, i);
     put(o, "    uint8_t *mem = c->mem, *marks = c->marks;\n    uint64_t memsize = c->memsize;\n");
     put(o, "    uint32_t fi = *c->nframes - 1, hp, hn;\n");
+    /* back from the interpreter at a loop header: every slot from the stack */
+    put(o, "    if (WAFT_AOT_UNLIKELY(at != 0)) {\n       ");
+    for (uint32_t i = 0; i < maxh; i++)
+        put(o, " v%u = S[%u];", i, i);
+    put(o, "\n        switch (at - 1) {\n");
+    for (uint32_t pc = 0; pc < f->len; pc += icode_length(f->code + pc))
+        if (f->code[pc] == OP_LOOP_POLL && fi.height[pc] != NO_HEIGHT)
+            put(o, "        case %u: goto L%u;\n", pc, pc);
+    put(o, "        default: ");
+    handoff(o, 0, nl); /* not a loop header: cannot happen (aot_enter checks) */
+    put(o, "\n        }\n    }\n");
     put(o, "    if (WAFT_AOT_UNLIKELY(WAFT_AOT_PENDING(c) || WAFT_AOT_CSTACK_LOW(c))) ");
     handoff(o, 0, nl);
     put(o, "\n");
@@ -634,7 +646,7 @@ waft_result aot_emit(const waft_module *m, const char *key, base_alloc *a, char 
         "    return 1;\n"
         "}\n\n");
     for (uint32_t d = 0; d < nd; d++)
-        put(&o, "static uint32_t f%u(waft_aot_ctx *c, uint64_t *S);\n", d);
+        put(&o, "static uint32_t f%u(waft_aot_ctx *c, uint64_t *S, uint32_t at);\n", d);
     put(&o, "\n");
     for (uint32_t d = 0; d < nd && !o.failed; d++) {
         waft_result r = emit_func(&o, m, d, a);

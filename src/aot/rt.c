@@ -119,13 +119,16 @@ static waft_aot_ctx *ctx_of(waft_store *s, waft_instance *inst)
     return c;
 }
 
-uint32_t aot_enter(waft_store *s, const store_func *f, uint32_t fp)
+uint32_t aot_enter(waft_store *s, const store_func *f, uint32_t fp, uint32_t at)
 {
     waft_aot_ctx *c = ctx_of(s, f->inst);
     if (!c) {
-        /* no context: let the interpreter run the function from its entry */
-        s->frames[s->nframes - 1].pc = 0;
-        s->frames[s->nframes - 1].sp = fp + f->code->nlocals;
+        /* no context (out of memory): the interpreter runs the function, from its entry
+         * or, if it was running it, from where it is */
+        if (at == 0) {
+            s->frames[s->nframes - 1].pc = 0;
+            s->frames[s->nframes - 1].sp = fp + f->code->nlocals;
+        }
         return WAFT_AOT_UNWOUND;
     }
     refresh(c);
@@ -143,7 +146,7 @@ uint32_t aot_enter(waft_store *s, const store_func *f, uint32_t fp)
     c->cstack_floor = (uintptr_t)here > AOT_CSTACK_BUDGET ? here - AOT_CSTACK_BUDGET : NULL;
     if (saved_floor && saved_floor > c->cstack_floor)
         c->cstack_floor = saved_floor; /* nested: the outer budget still bounds it */
-    uint32_t r = f->aot(c, s->stack + fp);
+    uint32_t r = f->aot(c, s->stack + fp, at);
     c->cstack_floor = saved_floor; /* NULL again once the outermost entry is left */
     if (r == WAFT_AOT_RETURNED)
         c->status = saved_status;

@@ -305,7 +305,7 @@ waft_result interp_call(waft_store *s, uint32_t func, const uint64_t *args)
         return WAFT_SUSPENDED;
     }
     if (f->aot && s->fuel == UINT64_MAX) {
-        if (aot_enter(s, f, sp0) == WAFT_AOT_RETURNED) {
+        if (aot_enter(s, f, sp0, 0) == WAFT_AOT_RETURNED) {
             s->result_slot = sp0;
             return WAFT_OK;
         }

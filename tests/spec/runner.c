@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* runner.c - waft-spec: runs the official spec test suite (wast2json output) via the public API.
  *
- * Usage: waft-spec [--expected FILE] [--update] [--counted] [-v] PATH...
+ * Usage: waft-spec [--expected FILE] [--update] [--counted] [--aot] [-v] PATH...
  *
  * Each PATH is a wast2json .json script, or a directory holding either <name>/<name>.json
  * entries or .json files (both one level down, run in name order). The corpus format is
@@ -405,6 +405,7 @@ typedef struct runner {
     uint64_t expected_failed;
     uint64_t unexpected_passed;
     int counted; /* --counted: run every call with fuel on (the counting loop) */
+    int aot;     /* --aot: compile every module (waft_module_compile) and run it compiled */
 } runner;
 
 /* A name (borrowed from the script's JSON) bound to an instance. */
@@ -587,6 +588,15 @@ static waft_result load_module(script *s, const json_value *filename, waft_modul
     if (r != WAFT_OK) {
         *out = NULL;
         sb_error(why, r, &err);
+    } else if (s->run->aot) {
+        /* the AOT tier: the module's functions run compiled (a module that cannot be
+         * compiled fails the command, so a broken translation cannot pass unnoticed) */
+        r = waft_module_compile(*out, NULL, &err);
+        if (r != WAFT_OK) {
+            waft_module_free(*out);
+            *out = NULL;
+            sb_printf(why, "cannot compile: %s", err.message);
+        }
     }
     return r;
 }
@@ -1600,12 +1610,13 @@ static int write_expected(runner *run, const char *header)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: waft-spec [--expected FILE] [--update] [--counted] [-v] PATH...\n"
+    fprintf(f, "usage: waft-spec [--expected FILE] [--update] [--counted] [--aot] [-v] PATH...\n"
                "  PATH            a wast2json .json script, or a directory of them\n"
                "                  (<dir>/<name>/<name>.json or <dir>/*.json)\n"
                "  --expected FILE known failures, one file.wast:LINE per line\n"
                "  --update        rewrite FILE with the failures of this run\n"
                "  --counted       run with fuel on, i.e. the instruction-counting loop\n"
+               "  --aot           compile every module to native code (the AOT tier)\n"
                "  -v              per-script counts and notes\n");
 }
 
@@ -1629,6 +1640,8 @@ int main(int argc, char **argv)
             run.update = 1;
         } else if (strcmp(arg, "--counted") == 0) {
             run.counted = 1;
+        } else if (strcmp(arg, "--aot") == 0) {
+            run.aot = 1;
         } else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
             run.verbose = 1;
         } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {

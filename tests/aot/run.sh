@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# run.sh - the AOT tier from the command line (docs/aot.md):
+#   every benchmark workload and the WASI test programs give the same output and status
+#   with --tier=aot as in the interpreter; traps give the same message and backtrace;
+#   checkpoints taken while compiled code runs (waft checkpoint PID, --leave-running,
+#   --checkpoint-every) restore into either tier with the same result as a straight run;
+#   a second run takes the code from the cache; without a C compiler the run says so in one
+#   line and goes on in the interpreter.
+#
+#   usage: bash tests/aot/run.sh path/to/waft
+# Ends with one line `aot: N passed, N failed`.
+set -u
+
+if [[ $# -ne 1 || ! -x $1 ]]; then
+    echo "usage: $0 path/to/waft" >&2
+    exit 2
+fi
+waft=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=$(dirname "$waft")/tests/aot
+mkdir -p "$out"
+tmp=$(mktemp -d)
+pids=()
+cleanup()
+{
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+export WAFT_CACHE_DIR=$out/cache
+
+passed=0
+failed=0
+pass()
+{
+    passed=$((passed + 1))
+    echo "ok   $1"
+}
+fail()
+{
+    failed=$((failed + 1))
+    echo "FAIL $1"
+    shift
+    printf '       %s\n' "$@"
+}
+
+# shellcheck source=tests/programs.sh
+source "$root/tests/programs.sh"
+
+# ---- same output, status and stderr in both tiers ----
+# same_run NAME "OPTIONS" MODULE ARGS...
+same_run()
+{
+    local name=$1 opts=$2 wasm=$3
+    shift 3
+    # shellcheck disable=SC2086
+    "$waft" run $opts "$wasm" "$@" </dev/null >"$tmp/i.out" 2>"$tmp/i.err"
+    local si=$?
+    # shellcheck disable=SC2086
+    "$waft" run --tier=aot $opts "$wasm" "$@" </dev/null >"$tmp/a.out" 2>"$tmp/a.err"
+    local sa=$?
+    if [[ $si == "$sa" ]] && cmp -s "$tmp/i.out" "$tmp/a.out" && cmp -s "$tmp/i.err" "$tmp/a.err"; then
+        pass "$name: same output and status ($si) in both tiers"
+    else
+        fail "$name" "status interp $si, aot $sa" "$(diff "$tmp/i.out" "$tmp/a.out" | head -4)" \
+            "$(diff "$tmp/i.err" "$tmp/a.err" | head -4)"
+    fi
+}
+
+for w in sieve matmul nbody hash bintrees calls; do
+    build "bench-$w" "$root/bench/$w.c" -lm && same_run "bench $w" "" "$out/bench-$w.wasm"
+done
+for t in exitcode clocks; do
+    build "$t" "$root/tests/wasi/$t.c" && same_run "wasi $t" "" "$out/$t.wasm"
+done
+
+# ---- traps: message and backtrace as in the interpreter ----
+cat >"$tmp/trap.wat" <<'EOF'
+(module
+  (memory 1)
+  (func $inner (param i32) (result i32)
+    local.get 0
+    i32.const 0
+    i32.div_u)
+  (func $middle (param i32) (result i32)
+    local.get 0
+    call $inner)
+  (func (export "div0") (param i32) (result i32)
+    local.get 0
+    call $middle)
+  (func (export "oob") (param i32) (result i32)
+    local.get 0
+    i32.load offset=65534)
+  (func $deep (param i32) (result i32)
+    local.get 0
+    i32.const 1
+    i32.add
+    call $deep)
+  (func (export "deep") (result i32)
+    i32.const 0
+    call $deep)
+  (func (export "sum") (param i32) (result i64)
+    (local i64)
+    block
+      loop
+        local.get 0
+        i32.eqz
+        br_if 1
+        local.get 1
+        local.get 0
+        i64.extend_i32_u
+        i64.add
+        local.set 1
+        local.get 0
+        i32.const 1
+        i32.sub
+        local.set 0
+        br 0
+      end
+    end
+    local.get 1))
+EOF
+wat2wasm --debug-names -o "$tmp/trap.wasm" "$tmp/trap.wat"
+same_run "a trap three calls deep (integer divide by zero)" "--invoke div0" "$tmp/trap.wasm" 7
+same_run "a trap on an out-of-bounds load" "--invoke oob" "$tmp/trap.wasm" 1
+same_run "call stack exhausted (the same depth limit)" "--invoke deep" "$tmp/trap.wasm"
+same_run "a loop with i64 arithmetic" "--invoke sum" "$tmp/trap.wasm" 100000
+
+# ---- the cache ----
+"$waft" run --tier=aot --aot-verbose "$out/bench-hash.wasm" >/dev/null 2>"$tmp/cache.err"
+if grep -q "compiled code from the cache" "$tmp/cache.err"; then
+    pass "a second run takes the compiled code from the cache"
+else
+    fail "cache" "$(head -2 "$tmp/cache.err")"
+fi
+
+# ---- no C compiler: one line, then the interpreter ----
+WAFT_CC=/nonexistent/cc WAFT_CACHE_DIR=$tmp/empty-cache "$waft" run --tier=aot \
+    "$out/bench-hash.wasm" >"$tmp/nocc.out" 2>"$tmp/nocc.err"
+st=$?
+"$waft" run "$out/bench-hash.wasm" >"$tmp/hash.out"
+if [[ $st == 0 && $(wc -l <"$tmp/nocc.err") == 1 ]] && grep -q "running in the interpreter" "$tmp/nocc.err" &&
+    cmp -s "$tmp/nocc.out" "$tmp/hash.out"; then
+    pass "no C compiler: $(cat "$tmp/nocc.err")"
+else
+    fail "no C compiler" "status $st: $(head -2 "$tmp/nocc.err")"
+fi
+
+# ---- checkpoints while compiled code runs ----
+CC=(clang --target=wasm32-wasi -O2 -nostdlibinc -isystem /usr/include/wasm32-wasi -Wl,--strip-debug)
+[[ -f $out/worker.wasm && $out/worker.wasm -nt $root/tests/ckpt/worker.c ]] ||
+    "${CC[@]}" -o "$out/worker.wasm" "$root/tests/ckpt/worker.c" || exit 1
+worker=$out/worker.wasm
+printf 'alpha\nbeta\n' >"$tmp/input"
+same_run "worker" "" "$worker" 20000
+# about a second compiled; a restored frame finishes its function in the interpreter
+rounds=300000
+"$waft" run --tier=aot "$worker" $rounds <"$tmp/input" >"$tmp/straight.out"
+
+# waft checkpoint PID --leave-running during the compiled compute phase; then the image
+# restored in each tier finishes the job with the same last line
+"$waft" run --tier=aot "$worker" $rounds <"$tmp/input" >"$tmp/lr.out" 2>"$tmp/lr.err" &
+pid=$!
+pids+=("$pid")
+sleep 0.5
+"$waft" checkpoint "$pid" --image "$tmp/lr.img" --leave-running >"$tmp/lr.msg" 2>&1
+cst=$?
+wait "$pid"
+st=$?
+ok=1
+for tier in aot interp; do
+    "$waft" restore --tier=$tier "$tmp/lr.img" <"$tmp/input" >"$tmp/lr-$tier.out" 2>"$tmp/lr-$tier.err" || ok=0
+    [[ $(tail -1 "$tmp/lr-$tier.out") == $(tail -1 "$tmp/straight.out") ]] || ok=0
+done
+if [[ $cst == 0 && $st == 0 && $ok == 1 ]] && cmp -s "$tmp/lr.out" "$tmp/straight.out"; then
+    pass "checkpoint --leave-running under aot: the run goes on unchanged; the image finishes in both tiers"
+else
+    fail "checkpoint --leave-running under aot" "statuses $cst $st: $(cat "$tmp/lr.msg" "$tmp/lr.err" | head -3)" \
+        "$(head -2 "$tmp/lr-aot.err" "$tmp/lr-interp.err")"
+fi
+
+# waft checkpoint PID (stop) during the compute phase; restore --tier=aot finishes it
+"$waft" run --tier=aot "$worker" $rounds <"$tmp/input" >"$tmp/cp1.out" 2>"$tmp/cp1.err" &
+pid=$!
+pids+=("$pid")
+sleep 0.5
+"$waft" checkpoint "$pid" --image "$tmp/cp.img" >"$tmp/cp.msg" 2>&1
+cst=$?
+wait "$pid"
+st=$?
+"$waft" restore --tier=aot "$tmp/cp.img" <"$tmp/input" >"$tmp/cp2.out" 2>"$tmp/cp2.err"
+rst=$?
+if [[ $cst == 0 && $st == 0 && $rst == 0 ]] && cat "$tmp/cp1.out" "$tmp/cp2.out" | cmp -s - "$tmp/straight.out"; then
+    pass "checkpoint (stop) under aot, restore --tier=aot: the same output as a straight run"
+else
+    fail "checkpoint (stop) under aot" "statuses $cst $st $rst: $(cat "$tmp/cp.msg" "$tmp/cp2.err" | head -3)"
+fi
+
+# --checkpoint-every under aot: many images, output unchanged, the last one valid
+"$waft" run --tier=aot --image "$tmp/ev.img" --checkpoint-every 0.1 --leave-running "$worker" $rounds \
+    <"$tmp/input" >"$tmp/ev.out" 2>"$tmp/ev.err"
+st=$?
+"$waft" restore --tier=aot "$tmp/ev.img" <"$tmp/input" >"$tmp/ev2.out" 2>&1
+if [[ $st == 0 ]] && cmp -s "$tmp/ev.out" "$tmp/straight.out" &&
+    [[ $(tail -1 "$tmp/ev2.out") == $(tail -1 "$tmp/straight.out") ]]; then
+    pass "--checkpoint-every 0.1 under aot: same output, a valid latest image"
+else
+    fail "--checkpoint-every under aot" "status $st: $(head -2 "$tmp/ev.err")"
+fi
+
+echo "aot: $passed passed, $failed failed"
+[[ $failed == 0 ]]
