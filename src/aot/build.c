@@ -31,7 +31,7 @@ extern char **environ;
 #endif
 
 /* Changes whenever the generated C changes meaning. */
-#define AOT_TRANSLATOR_VERSION "waft-aot-3"
+#define AOT_TRANSLATOR_VERSION "waft-aot-4"
 #if defined(__i386__)
 #define AOT_ARCH_FLAGS "-msse2", "-mfpmath=sse",
 #else

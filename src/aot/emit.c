@@ -131,6 +131,9 @@ static void put(out *o, const char *fmt, ...)
 /* ==== Heights ==== */
 
 #define NO_HEIGHT UINT32_MAX
+/* Slots times reachable instructions above which a function keeps its slots in its frame
+ * rather than in C variables (see emit_func). */
+#define AOT_REGISTER_BUDGET 250000u
 
 typedef struct fn_info {
     const waft_module *m;
@@ -543,33 +546,43 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
     for (uint32_t i = 0; i <= f->len; i++)
         fi.height[i] = NO_HEIGHT;
     /* pass 1: heights and targets */
-    uint32_t h = 0;
+    uint32_t h = 0, nreach = 0;
     for (uint32_t pc = 0; pc < f->len; pc += icode_length(f->code + pc)) {
         if (h == NO_HEIGHT)
             h = fi.height[pc];
         else if (fi.height[pc] == NO_HEIGHT)
             fi.height[pc] = h;
-        if (h != NO_HEIGHT)
+        if (h != NO_HEIGHT) {
             h = step(&fi, pc, h);
+            nreach++;
+        }
     }
-    /* pass 2: the C function */
+    /* pass 2: the C function. Its slots are C variables, unless the function has so many
+     * slots and instructions that the C compiler would spend minutes merging them at every
+     * unwinding point: then they stay in the frame (S[i]) and unwinding writes nothing. */
     uint32_t nl = f->nlocals, maxh = f->max_height;
+    bool in_frame = (uint64_t)maxh * nreach > AOT_REGISTER_BUDGET;
+    if (in_frame)
+        for (uint32_t i = 0; i < maxh; i++)
+            put(o, "#define v%u S[%u]\n", i, i);
     put(o, "static uint32_t f%u(waft_aot_ctx *c, uint64_t *S, uint32_t at)\n{\n", d);
-    for (uint32_t i = 0; i < maxh; i++)
+    for (uint32_t i = 0; !in_frame && i < maxh; i++)
         put(o, i < f->nparams ? "    uint64_t v%u = S[%u];\n" : "    uint64_t v%u = 0;\n", i, i);
     put(o, "    uint8_t *mem = c->mem, *marks = c->marks;\n    uint64_t memsize = c->memsize;\n");
     put(o, "    uint32_t fi = *c->nframes - 1, hp, hn;\n");
     /* back from the interpreter at a loop header: every slot from the stack */
     put(o, "    if (WAFT_AOT_UNLIKELY(at != 0)) {\n       ");
-    for (uint32_t i = 0; i < maxh; i++)
+    for (uint32_t i = 0; !in_frame && i < maxh; i++)
         put(o, " v%u = S[%u];", i, i);
     put(o, "\n        switch (at - 1) {\n");
     for (uint32_t pc = 0; pc < f->len; pc += icode_length(f->code + pc))
         if (f->code[pc] == OP_LOOP_POLL && fi.height[pc] != NO_HEIGHT)
             put(o, "        case %u: goto L%u;\n", pc, pc);
-    put(o, "        default: ");
-    handoff(o, 0, nl); /* not a loop header: cannot happen (aot_enter checks) */
-    put(o, "\n        }\n    }\n");
+    /* the interpreter hands back only at loop headers; anything else leaves the frame as
+     * the interpreter wrote it */
+    put(o, "        default: return WAFT_AOT_UNWOUND;\n        }\n    }\n");
+    for (uint32_t i = f->nparams; in_frame && i < nl; i++)
+        put(o, "    S[%u] = 0;\n", i);
     put(o, "    if (WAFT_AOT_UNLIKELY(WAFT_AOT_PENDING(c) || WAFT_AOT_CSTACK_LOW(c))) ");
     handoff(o, 0, nl);
     put(o, "\n");
@@ -586,12 +599,18 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
     }
     /* every live path ends in a return, a branch or a handoff; unwinding writes the slots
      * [0, hn) and the frame's pc and sp */
-    put(o, "spill:\n    switch (hn) {\n");
-    for (uint32_t i = maxh; i > 0; i--)
-        put(o, "    case %u: S[%u] = v%u; /* fall through */\n", i, i - 1, i - 1);
-    put(o, "    default: break;\n    }\n");
+    put(o, "spill:\n");
+    if (!in_frame) {
+        put(o, "    switch (hn) {\n");
+        for (uint32_t i = maxh; i > 0; i--)
+            put(o, "    case %u: S[%u] = v%u; /* fall through */\n", i, i - 1, i - 1);
+        put(o, "    default: break;\n    }\n");
+    }
     put(o, "    c->frames[fi].pc = hp;\n    c->frames[fi].sp = (uint32_t)(S - c->stack) + hn;\n");
-    put(o, "    return WAFT_AOT_UNWOUND;\n}\n\n");
+    put(o, "    return WAFT_AOT_UNWOUND;\n}\n");
+    for (uint32_t i = 0; in_frame && i < maxh; i++)
+        put(o, "#undef v%u\n", i);
+    put(o, "\n");
     base_free(a, fi.height);
     base_free(a, fi.target);
     return WAFT_OK;
