@@ -14,10 +14,12 @@
 
 #include "store/store.h"
 
-/* The C text of module `m` (validated); `key` is recorded in it. *out_text is allocated
- * from `a`. */
-WAFT_INTERNAL waft_result aot_emit(const waft_module *m, const char *key, base_alloc *a,
-                                   char **out_text, size_t *out_len);
+/* Part `part` of `nparts` of the C text of module `m` (validated): the functions of that
+ * part (contiguous, of about equal code size), every function's prototype, and in part 0
+ * the module's tables with `key`. *out_text is allocated from `a`. */
+WAFT_INTERNAL waft_result aot_emit(const waft_module *m, const char *key, uint32_t part,
+                                   uint32_t nparts, base_alloc *a, char **out_text,
+                                   size_t *out_len);
 
 /* Runs compiled function `f` whose frame (index s->nframes - 1) starts at slot `fp`: from
  * its entry (at 0) or from the loop header at original pc at - 1, its slots in the stack.

@@ -31,7 +31,7 @@ extern char **environ;
 #endif
 
 /* Changes whenever the generated C changes meaning. */
-#define AOT_TRANSLATOR_VERSION "waft-aot-4"
+#define AOT_TRANSLATOR_VERSION "waft-aot-5"
 #if defined(__i386__)
 #define AOT_ARCH_FLAGS "-msse2", "-mfpmath=sse",
 #else
@@ -175,26 +175,27 @@ static void first_line(const char *path, char *out, size_t cap)
     fclose(f);
 }
 
-/* Runs the compiler; its output goes to `log`. */
-static waft_result run_cc(const char *cc, const char *src, const char *obj, const char *log,
-                          waft_error *err)
+/* Starts the compiler with `args` (NULL-terminated) after the common flags, its output
+ * appended to `log`; returns its pid, or -1 with err set. */
+static pid_t spawn_cc(const char *cc, const char *const *args, const char *log, waft_error *err)
 {
-    const char *argv[] = { cc,
-                           "-O2",
-                           "-fPIC",
-                           "-shared",
-                           "-std=gnu11",
-                           "-w",
-                           "-fno-strict-aliasing",
-                           "-ffp-contract=off",
-                           AOT_ARCH_FLAGS "-o",
-                           obj,
-                           src,
-                           "-lm",
-                           NULL };
+    const char *argv[40] = { cc,
+                             "-O2",
+                             "-fPIC",
+                             "-std=gnu11",
+                             "-w",
+                             "-fno-strict-aliasing",
+                             "-ffp-contract=off",
+                             AOT_ARCH_FLAGS NULL };
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    for (size_t i = 0; args[i] && n < 39; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     pid_t pid;
@@ -203,24 +204,110 @@ static waft_result run_cc(const char *cc, const char *src, const char *obj, cons
     if (e != 0) {
         base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "cannot run the C compiler %s: %s", cc,
                        strerror(e));
-        return WAFT_ERR_UNSUPPORTED;
+        return -1;
     }
+    return pid;
+}
+
+/* Waits for one compiler process; false (err set, naming `what`) if it failed. */
+static bool wait_cc(pid_t pid, const char *cc, const char *what, const char *log, waft_error *err)
+{
     int status;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
             base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "waiting for %s: %s", cc,
                            strerror(errno));
-            return WAFT_ERR_UNSUPPORTED;
+            return false;
         }
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char why[300];
-        first_line(log, why, sizeof why);
-        base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "%s failed on %s%s%s (log: %s)", cc, src,
-                       why[0] ? ": " : "", why, log);
-        return WAFT_ERR_UNSUPPORTED;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return true;
+    char why[300];
+    first_line(log, why, sizeof why);
+    base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "%s failed on %s%s%s (log: %s)", cc, what,
+                   why[0] ? ": " : "", why, log);
+    return false;
+}
+
+/* Code cells per C file: a big module is split into files compiled in parallel. */
+#define AOT_CELLS_PER_PART 60000u
+#define AOT_MAX_PARTS      32u
+
+/* Translates into nparts C files, compiles them `jobs` at a time, links `so`. */
+static waft_result build_parts(waft_module *m, const char *key, const char *cc, const char *dir,
+                               const char *so, const char *log, uint32_t nparts, uint32_t jobs,
+                               bool verbose, waft_error *err)
+{
+    long pid = (long)getpid();
+    char src[AOT_MAX_PARTS][1200], obj[AOT_MAX_PARTS][1200];
+    size_t bytes = 0;
+    waft_result r = WAFT_OK;
+    uint32_t made = 0;
+    for (; made < nparts && r == WAFT_OK; made++) {
+        snprintf(src[made], sizeof src[made], "%s/%s-%ld-%u.c", dir, key, pid, made);
+        snprintf(obj[made], sizeof obj[made], "%s/%s-%ld-%u.o", dir, key, pid, made);
+        char *text = NULL;
+        size_t len = 0;
+        r = aot_emit(m, key, made, nparts, m->alloc, &text, &len);
+        if (r != WAFT_OK) {
+            base_error_set(err, r, -1, -1, "cannot translate the module to C (out of memory)");
+            break;
+        }
+        bytes += len;
+        if (!write_file(src[made], text, len)) {
+            base_error_set(err, WAFT_ERR_IO, -1, -1, "%s: %s", src[made], strerror(errno));
+            r = WAFT_ERR_IO;
+        }
+        base_free(m->alloc, text);
     }
-    return WAFT_OK;
+    if (r == WAFT_OK && verbose)
+        fprintf(stderr,
+                "waft: compiling %u functions with %s (%zu bytes of C in %u files, %u at a time)\n",
+                m->nfuncs - m->nfunc_imports, cc, bytes, nparts, jobs);
+    /* compile, at most `jobs` at once */
+    pid_t running[AOT_MAX_PARTS];
+    uint32_t nrun = 0, next = 0;
+    while (r == WAFT_OK && (next < nparts || nrun > 0)) {
+        if (next < nparts && nrun < jobs) {
+            const char *args[] = { "-c", "-o", obj[next], src[next], NULL };
+            pid_t p = spawn_cc(cc, args, log, err);
+            if (p < 0) {
+                r = WAFT_ERR_UNSUPPORTED;
+                break;
+            }
+            running[nrun++] = p;
+            next++;
+            continue;
+        }
+        pid_t p = running[0];
+        memmove(running, running + 1, (size_t)(--nrun) * sizeof *running);
+        if (!wait_cc(p, cc, "the generated C", log, err))
+            r = WAFT_ERR_UNSUPPORTED;
+    }
+    for (uint32_t i = 0; i < nrun; i++) /* after a failure: the others are not needed */
+        waitpid(running[i], NULL, 0);
+    if (r == WAFT_OK) {
+        const char *args[AOT_MAX_PARTS + 8];
+        size_t n = 0;
+        args[n++] = "-shared";
+        args[n++] = "-o";
+        args[n++] = so;
+        for (uint32_t i = 0; i < nparts && n < 36; i++)
+            args[n++] = obj[i];
+        args[n++] = "-lm";
+        args[n] = NULL;
+        pid_t p = nparts <= 30 ? spawn_cc(cc, args, log, err) : -1;
+        if (nparts > 30)
+            base_error_set(err, WAFT_ERR_LIMIT, -1, -1, "too many parts (%u)", nparts);
+        if (p < 0 || !wait_cc(p, cc, "linking", log, err))
+            r = WAFT_ERR_UNSUPPORTED;
+    }
+    for (uint32_t i = 0; i < made; i++) {
+        if (r == WAFT_OK) /* after a failure the C stays for a look */
+            unlink(src[i]);
+        unlink(obj[i]);
+    }
+    return r;
 }
 
 WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options *o, waft_error *err)
@@ -256,7 +343,7 @@ WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options 
     char key[65];
     for (int i = 0; i < 32; i++)
         snprintf(key + 2 * i, 3, "%02x", digest[i]);
-    char so[1200], src[1200], tmp[1200], log[1200];
+    char so[1200];
     snprintf(so, sizeof so, "%s/%s.so", dir, key);
     if (!(o && o->force) && load(m, so, key)) {
         if (o && o->verbose)
@@ -264,36 +351,30 @@ WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options 
         return WAFT_OK;
     }
     long pid = (long)getpid();
-    snprintf(src, sizeof src, "%s/%s-%ld.c", dir, key, pid);
+    char tmp[1200], log[1200];
     snprintf(tmp, sizeof tmp, "%s/%s-%ld.so", dir, key, pid);
     snprintf(log, sizeof log, "%s/%s.log", dir, key);
-    char *text = NULL;
-    size_t len = 0;
-    r = aot_emit(m, key, m->alloc, &text, &len);
-    if (r != WAFT_OK) {
-        base_error_set(err, r, -1, -1, "cannot translate the module to C (out of memory)");
-        return r;
-    }
-    bool wrote = write_file(src, text, len);
-    base_free(m->alloc, text);
-    if (!wrote) {
-        base_error_set(err, WAFT_ERR_IO, -1, -1, "%s: %s", src, strerror(errno));
-        unlink(src);
-        return WAFT_ERR_IO;
-    }
-    if (o && o->verbose)
-        fprintf(stderr, "waft: compiling %u functions with %s (%zu bytes of C)\n",
-                m->nfuncs - m->nfunc_imports, ccpath, len);
-    r = run_cc(ccpath, src, tmp, log, err);
+    unlink(log);
+    uint64_t cells = 0;
+    for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++)
+        cells += m->icode[i].len;
+    uint32_t nparts = (uint32_t)(cells / AOT_CELLS_PER_PART) + 1;
+    if (nparts > 30)
+        nparts = 30;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *j = getenv("WAFT_AOT_JOBS");
+    uint32_t jobs = j && atoi(j) > 0 ? (uint32_t)atoi(j) : cpus > 0 ? (uint32_t)cpus : 1;
+    if (jobs > AOT_MAX_PARTS)
+        jobs = AOT_MAX_PARTS;
+    r = build_parts(m, key, ccpath, dir, tmp, log, nparts, jobs, o && o->verbose, err);
     if (r == WAFT_OK && rename(tmp, so) != 0) {
         base_error_set(err, WAFT_ERR_IO, -1, -1, "rename %s: %s", so, strerror(errno));
         r = WAFT_ERR_IO;
     }
     if (r != WAFT_OK) {
         unlink(tmp);
-        return r; /* the C file and the log stay for a look */
+        return r; /* the log (and the C, if the compiler failed) stay for a look */
     }
-    unlink(src);
     unlink(log);
     if (!load(m, so, key)) {
         base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "cannot load %s: %s", so, dlerror());
