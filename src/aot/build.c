@@ -302,8 +302,9 @@ static waft_result build_parts(waft_module *m, const char *key, const char *cc, 
         if (p < 0 || !wait_cc(p, cc, "linking", log, err))
             r = WAFT_ERR_UNSUPPORTED;
     }
+    bool keep = r != WAFT_OK || getenv("WAFT_AOT_KEEP_C"); /* for a look */
     for (uint32_t i = 0; i < made; i++) {
-        if (r == WAFT_OK) /* after a failure the C stays for a look */
+        if (!keep)
             unlink(src[i]);
         unlink(obj[i]);
     }
