@@ -198,6 +198,25 @@ else
     fail "checkpoint (stop) under aot" "statuses $cst $st $rst: $(cat "$tmp/cp.msg" "$tmp/cp2.err" | head -3)"
 fi
 
+# a signal while compiled code waits in a host call (fd_read on standard input): the image
+# re-issues the read on restore
+(sleep 3; cat "$tmp/input") | "$waft" run --tier=aot --image "$tmp/sig.img" --checkpoint-signal USR1 \
+    "$worker" 20000 >"$tmp/sig1.out" 2>"$tmp/sig1.err" &
+pid=$!
+pids+=("$pid")
+for _ in $(seq 100); do grep -q "phase 1" "$tmp/sig1.out" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5 # blocked reading standard input by now
+kill -USR1 "$pid"
+wait "$pid"
+st=$?
+"$waft" run "$worker" 20000 <"$tmp/input" >"$tmp/sig-straight.out"
+"$waft" restore --tier=aot "$tmp/sig.img" <"$tmp/input" >"$tmp/sig2.out" 2>"$tmp/sig2.err"
+if [[ $st == 0 ]] && cat "$tmp/sig1.out" "$tmp/sig2.out" | cmp -s - "$tmp/sig-straight.out"; then
+    pass "a signal while compiled code blocks in fd_read: the image re-issues the read"
+else
+    fail "a signal while compiled code blocks in fd_read" "status $st: $(cat "$tmp/sig1.err" "$tmp/sig2.err" | head -3)"
+fi
+
 # --checkpoint-every under aot: many images, output unchanged, the last one valid
 "$waft" run --tier=aot --image "$tmp/ev.img" --checkpoint-every 0.1 --leave-running "$worker" $rounds \
     <"$tmp/input" >"$tmp/ev.out" 2>"$tmp/ev.err"
