@@ -353,6 +353,16 @@ typedef struct cli_tier_options {
  * line and leaves the module to the interpreter. */
 void cli_tier_apply(waft_module *module, const cli_tier_options *t);
 
+/* The options of `waft compile MODULE...` (compile.c). */
+typedef struct cli_compile_options {
+    int force;   /* --force: compile even if the cache has it */
+    int verbose; /* --aot-verbose */
+    int quiet;   /* --quiet: no line per compiled module */
+} cli_compile_options;
+
+/* `waft compile MODULE.wasm...`: the AOT tier's cache filled ahead of time. */
+int cli_compile_main(int argc, char **argv);
+
 /* The options of `waft restore IMAGE`. */
 typedef struct cli_restore_options {
     const char *module;    /* --module MODULE.wasm */

@@ -73,6 +73,8 @@ int main(int argc, char **argv)
         return cli_migrate_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
         return cli_serve_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "compile") == 0)
+        return cli_compile_main(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return usage_error("unknown option", cmd);
     return usage_error("unknown command", cmd);

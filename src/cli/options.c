@@ -436,8 +436,41 @@ static const cli_verb image_verb = {
     .max_positional = 2,
 };
 
+/* ---- waft compile ---- */
+
+static const cli_option compile_options[] = {
+    OPT(CLI_OPT_FLAG, "--force", NULL, cli_compile_options, force,
+        "compile even if the cache already has the code"),
+    OPT(CLI_OPT_FLAG, "--aot-verbose", NULL, cli_compile_options, verbose,
+        "say on stderr what was compiled or taken from the cache"),
+    OPT(CLI_OPT_FLAG, "--quiet", NULL, cli_compile_options, quiet,
+        "no \"MODULE: compiled\" line per module"),
+};
+
+static const cli_opt_group compile_groups[] = {
+    GROUP(NULL, compile_options, 0, NULL),
+};
+
+static const cli_verb compile_verb = {
+    .name = "compile",
+    .synopsis = "[OPTIONS] MODULE.wasm...",
+    .summary = "compile modules to native code ahead of time (the AOT cache)",
+    .intro = "Translates each MODULE.wasm to C, compiles it with the system C compiler (cc, or\n"
+             "$WAFT_CC) and keeps the shared object in the cache ($WAFT_CACHE_DIR, else\n"
+             "$XDG_CACHE_HOME/waft, else ~/.cache/waft), so that `waft run --tier=aot` and\n"
+             "`waft restore --tier=aot` start at once. Big modules are split into several C\n"
+             "files compiled in parallel (WAFT_AOT_JOBS at a time, default one per CPU).\n",
+    .groups = compile_groups,
+    .ngroups = 1,
+    .outro = "Exit status: 0 when every module compiled (or was in the cache), 1 otherwise\n"
+             "(one line per module that could not be: unreadable, invalid, no C compiler,\n"
+             "the compiler failed), 2 for a usage error. See docs/aot.md.\n",
+    .max_positional = 32,
+};
+
 static const cli_verb *const verbs[] = {
-    &run_verb, &restore_verb, &checkpoint_verb, &migrate_verb, &serve_verb, &image_verb,
+    &run_verb,   &restore_verb, &checkpoint_verb, &migrate_verb,
+    &serve_verb, &image_verb,   &compile_verb,
 };
 
 const cli_verb *cli_verb_find(const char *name)

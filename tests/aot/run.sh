@@ -5,8 +5,8 @@
 #   with --tier=aot as in the interpreter; traps give the same message and backtrace;
 #   checkpoints taken while compiled code runs (waft checkpoint PID, --leave-running,
 #   --checkpoint-every) restore into either tier with the same result as a straight run;
-#   a second run takes the code from the cache; without a C compiler the run says so in one
-#   line and goes on in the interpreter.
+#   a second run takes the code from the cache, and `waft compile` fills it ahead of time;
+#   without a C compiler the run says so in one line and goes on in the interpreter.
 #
 #   usage: bash tests/aot/run.sh path/to/waft
 # Ends with one line `aot: N passed, N failed`.
@@ -134,6 +134,23 @@ if grep -q "compiled code from the cache" "$tmp/cache.err"; then
     pass "a second run takes the compiled code from the cache"
 else
     fail "cache" "$(head -2 "$tmp/cache.err")"
+fi
+
+# ---- waft compile: the cache filled ahead of time ----
+"$waft" compile "$out/bench-sieve.wasm" >"$tmp/comp.out" 2>"$tmp/comp.err"
+cst=$?
+WAFT_CACHE_DIR=$tmp/ahead "$waft" compile --quiet "$out/bench-sieve.wasm" 2>"$tmp/comp2.err"
+c2=$?
+WAFT_CACHE_DIR=$tmp/ahead "$waft" run --tier=aot --aot-verbose "$out/bench-sieve.wasm" >/dev/null 2>"$tmp/comp3.err"
+printf 'not wasm' >"$tmp/bad.wasm"
+"$waft" compile "$tmp/bad.wasm" "$out/bench-sieve.wasm" >"$tmp/comp4.out" 2>"$tmp/comp4.err"
+c4=$?
+if [[ $cst == 0 && $c2 == 0 && $c4 == 1 ]] && grep -q "bench-sieve.wasm: compiled" "$tmp/comp.out" &&
+    grep -q "from the cache" "$tmp/comp3.err" && [[ $(wc -l <"$tmp/comp4.err") == 1 ]] &&
+    grep -q "bad.wasm" "$tmp/comp4.err" && grep -q "bench-sieve.wasm: compiled" "$tmp/comp4.out"; then
+    pass "waft compile fills the cache ahead of time; a bad module is one line and status 1"
+else
+    fail "waft compile" "statuses $cst $c2 $c4" "$(cat "$tmp/comp.err" "$tmp/comp3.err" "$tmp/comp4.err" | head -4)"
 fi
 
 # ---- no C compiler: one line, then the interpreter ----
