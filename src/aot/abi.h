@@ -64,7 +64,7 @@ typedef struct waft_aot_rt {
     uint32_t (*memory_grow)(waft_aot_ctx *c, uint32_t delta);
 } waft_aot_rt;
 
-/* Per instance; libwaft fills it (aot.c) and refreshes the memory fields whenever they may
+/* Per instance; libwaft fills it (rt.c) and refreshes the memory fields whenever they may
  * have changed (entry from the interpreter, after calls into libwaft). */
 struct waft_aot_ctx {
     uint64_t *stack;        /* the store's slots */
