@@ -21,6 +21,11 @@ WAFT_INTERNAL waft_result aot_emit(const waft_module *m, const char *key, uint32
                                    uint32_t nparts, base_alloc *a, char **out_text,
                                    size_t *out_len);
 
+struct base_sha256;
+/* Adds to `h` everything the generated C depends on besides the module: the copied headers
+ * and the semantic table (part of the cache key, so that changing either recompiles). */
+WAFT_INTERNAL void aot_translator_digest(struct base_sha256 *h);
+
 /* Runs compiled function `f` whose frame (index s->nframes - 1) starts at slot `fp`: from
  * its entry (at 0) or from the loop header at original pc at - 1, its slots in the stack.
  * Returns WAFT_AOT_RETURNED or WAFT_AOT_UNWOUND; after an unwind, the instance's context

@@ -4,8 +4,9 @@
  *
  * Invariants:
  *  - A cache entry is KEY.so, KEY = SHA-256 of (module bytes, translator version, ABI,
- *    compiler path, size and modification time, flags): a changed module, translator or
- *    compiler never reuses old code. The object also carries its key, checked on load.
+ *    compiler path, size and modification time, pointer size, the headers copied into the
+ *    C and the semantic table): a changed module, translator or compiler never reuses old
+ *    code. The object also carries its key, checked on load.
  *  - Entries appear atomically (written under a temporary name, then renamed), so processes
  *    sharing a cache never load half a file.
  *  - Code is loaded only from a directory owned by this user and writable by nobody else.
@@ -30,7 +31,8 @@
 extern char **environ;
 #endif
 
-/* Changes whenever the generated C changes meaning. */
+/* Changes whenever the translator's output changes meaning (the copied headers and the
+ * semantic table are hashed into the key as well: aot_translator_digest). */
 #define AOT_TRANSLATOR_VERSION "waft-aot-5"
 #if defined(__i386__)
 #define AOT_ARCH_FLAGS "-msse2", "-mfpmath=sse",
@@ -339,6 +341,7 @@ WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options 
     int n = snprintf(id, sizeof id, "|%s|%u|%s|%lld|%lld|%d", AOT_TRANSLATOR_VERSION, WAFT_AOT_ABI,
                      ccpath, (long long)st.st_size, (long long)st.st_mtime, (int)sizeof(void *));
     base_sha256_update(&h, id, (size_t)n);
+    aot_translator_digest(&h);
     uint8_t digest[32];
     base_sha256_final(&h, digest);
     char key[65];

@@ -20,6 +20,8 @@
  */
 #include "aot/aot.h"
 
+#include "base/codec.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +83,21 @@ static void sems_fill(void)
 #define PROMOTE(name, expr)   sems[OP_##name] = (sem_entry){ K_PROMOTE, 0, NULL, NULL, #expr };
 #include "interp/semantics.def"
     sems_ready = true;
+}
+
+void aot_translator_digest(base_sha256 *h)
+{
+    sems_fill();
+    base_sha256_update(h, aot_prelude, strlen(aot_prelude));
+    for (size_t i = 0; i < OP_COUNT_; i++) {
+        const sem_entry *e = &sems[i];
+        uint8_t head[2] = { e->kind, e->width };
+        base_sha256_update(h, head, 2);
+        const char *texts[3] = { e->t, e->r, e->ex };
+        for (int k = 0; k < 3; k++)
+            if (texts[k])
+                base_sha256_update(h, texts[k], strlen(texts[k]) + 1);
+    }
 }
 
 /* ==== Output buffer ==== */
