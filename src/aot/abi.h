@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WAFT_AOT_ABI 2u
+#define WAFT_AOT_ABI 3u
 
 #define WAFT_AOT_RETURNED 0u
 #define WAFT_AOT_UNWOUND  1u
@@ -86,6 +86,10 @@ struct waft_aot_ctx {
     void *inst;          /* the waft_instance */
     uint32_t status;     /* WAFT_AOT_HANDOFF / WAFT_AOT_HOST, once unwound */
     int32_t host_result; /* status HOST: the host function's waft_result */
+    /* libwaft's own (generated code does not use them): the C stack of the thread that
+     * last entered, to size cstack_floor */
+    const void *stack_thread; /* a thread-local address of that thread */
+    const char *stack_lo;     /* its lowest stack address, NULL if unknown */
 };
 
 /* What a compiled module exports (symbol "waft_aot_entry"). */

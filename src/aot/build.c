@@ -5,8 +5,9 @@
  * Invariants:
  *  - A cache entry is KEY.so, KEY = SHA-256 of (module bytes, translator version, ABI,
  *    compiler path, size and modification time, pointer size, the headers copied into the
- *    C and the semantic table): a changed module, translator or compiler never reuses old
- *    code. The object also carries its key, checked on load.
+ *    C, the semantic table and every function's icode): a changed module, lowering,
+ *    translator or compiler never reuses old code. The object also carries its key and its
+ *    functions' frame sizes, checked on load.
  *  - Entries appear atomically (written under a temporary name, then renamed), so processes
  *    sharing a cache never load half a file.
  *  - Code is loaded only from a directory owned by this user and writable by nobody else.
@@ -16,6 +17,7 @@
 #include "base/codec.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,8 +129,11 @@ static bool load(waft_module *m, const char *path, const char *key)
     if (!h)
         return false;
     const waft_aot_module *mod = dlsym(h, "waft_aot_entry");
-    if (!mod || mod->abi != WAFT_AOT_ABI || mod->nfuncs != m->nfuncs - m->nfunc_imports ||
-        !mod->key || strcmp(mod->key, key) != 0) {
+    bool ok = mod && mod->abi == WAFT_AOT_ABI && mod->nfuncs == m->nfuncs - m->nfunc_imports &&
+              mod->key && strcmp(mod->key, key) == 0;
+    for (uint32_t i = 0; ok && i < mod->nfuncs; i++)
+        ok = mod->max_heights[i] == m->icode[i].max_height;
+    if (!ok) {
         dlclose(h);
         return false;
     }
@@ -181,18 +186,28 @@ static void first_line(const char *path, char *out, size_t cap)
  * appended to `log`; returns its pid, or -1 with err set. */
 static pid_t spawn_cc(const char *cc, const char *const *args, const char *log, waft_error *err)
 {
-    const char *argv[40] = { cc,
-                             "-O2",
-                             "-fPIC",
-                             "-std=gnu11",
-                             "-w",
-                             "-fno-strict-aliasing",
-                             "-ffp-contract=off",
-                             AOT_ARCH_FLAGS NULL };
+    static const char *const common[] = { "-O2",
+                                          "-fPIC",
+                                          "-std=gnu11",
+                                          "-w",
+                                          "-fno-strict-aliasing",
+                                          "-ffp-contract=off",
+                                          AOT_ARCH_FLAGS NULL };
+    size_t ncommon = 0, nargs = 0;
+    while (common[ncommon])
+        ncommon++;
+    while (args[nargs])
+        nargs++;
+    const char **argv = malloc((2 + ncommon + nargs) * sizeof *argv);
+    if (!argv) {
+        base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "out of memory");
+        return -1;
+    }
     size_t n = 0;
-    while (argv[n])
-        n++;
-    for (size_t i = 0; args[i] && n < 39; i++)
+    argv[n++] = cc;
+    for (size_t i = 0; i < ncommon; i++)
+        argv[n++] = common[i];
+    for (size_t i = 0; i < nargs; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
     posix_spawn_file_actions_t fa;
@@ -203,6 +218,7 @@ static pid_t spawn_cc(const char *cc, const char *const *args, const char *log, 
     pid_t pid;
     int e = posix_spawnp(&pid, cc, &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
+    free(argv);
     if (e != 0) {
         base_error_set(err, WAFT_ERR_UNSUPPORTED, -1, -1, "cannot run the C compiler %s: %s", cc,
                        strerror(e));
@@ -236,18 +252,22 @@ static bool wait_cc(pid_t pid, const char *cc, const char *what, const char *log
 #define AOT_MAX_PARTS      32u
 
 /* Translates into nparts C files, compiles them `jobs` at a time, links `so`. */
-static waft_result build_parts(waft_module *m, const char *key, const char *cc, const char *dir,
+static waft_result build_parts(waft_module *m, const char *key, const char *cc, const char *stem,
                                const char *so, const char *log, uint32_t nparts, uint32_t jobs,
                                bool verbose, waft_error *err)
 {
-    long pid = (long)getpid();
-    char src[AOT_MAX_PARTS][1200], obj[AOT_MAX_PARTS][1200];
+    char(*src)[1300] = malloc(2 * AOT_MAX_PARTS * sizeof *src);
+    if (!src) {
+        base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "out of memory");
+        return WAFT_ERR_NOMEM;
+    }
+    char(*obj)[1300] = src + AOT_MAX_PARTS;
     size_t bytes = 0;
     waft_result r = WAFT_OK;
     uint32_t made = 0;
     for (; made < nparts && r == WAFT_OK; made++) {
-        snprintf(src[made], sizeof src[made], "%s/%s-%ld-%u.c", dir, key, pid, made);
-        snprintf(obj[made], sizeof obj[made], "%s/%s-%ld-%u.o", dir, key, pid, made);
+        snprintf(src[made], sizeof src[made], "%s-%u.c", stem, made);
+        snprintf(obj[made], sizeof obj[made], "%s-%u.o", stem, made);
         char *text = NULL;
         size_t len = 0;
         r = aot_emit(m, key, made, nparts, m->alloc, &text, &len);
@@ -294,22 +314,21 @@ static waft_result build_parts(waft_module *m, const char *key, const char *cc, 
         args[n++] = "-shared";
         args[n++] = "-o";
         args[n++] = so;
-        for (uint32_t i = 0; i < nparts && n < 36; i++)
+        for (uint32_t i = 0; i < nparts; i++)
             args[n++] = obj[i];
         args[n++] = "-lm";
         args[n] = NULL;
-        pid_t p = nparts <= 30 ? spawn_cc(cc, args, log, err) : -1;
-        if (nparts > 30)
-            base_error_set(err, WAFT_ERR_LIMIT, -1, -1, "too many parts (%u)", nparts);
+        pid_t p = spawn_cc(cc, args, log, err);
         if (p < 0 || !wait_cc(p, cc, "linking", log, err))
             r = WAFT_ERR_UNSUPPORTED;
     }
-    bool keep = r != WAFT_OK || getenv("WAFT_AOT_KEEP_C"); /* for a look */
+    bool keep = getenv("WAFT_AOT_KEEP_C") != NULL; /* for a look */
     for (uint32_t i = 0; i < made; i++) {
         if (!keep)
             unlink(src[i]);
         unlink(obj[i]);
     }
+    free(src);
     return r;
 }
 
@@ -342,6 +361,14 @@ WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options 
                      ccpath, (long long)st.st_size, (long long)st.st_mtime, (int)sizeof(void *));
     base_sha256_update(&h, id, (size_t)n);
     aot_translator_digest(&h);
+    /* the icode itself: every pc and height in the object is one of the interpreter's, so
+     * a change to the lowering must not reuse old code */
+    for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++) {
+        const icode_func *f = &m->icode[i];
+        uint32_t shape[4] = { f->len, f->nlocals, f->max_height, f->nparams };
+        base_sha256_update(&h, shape, sizeof shape);
+        base_sha256_update(&h, f->code, (size_t)f->len * sizeof *f->code);
+    }
     uint8_t digest[32];
     base_sha256_final(&h, digest);
     char key[65];
@@ -354,30 +381,32 @@ WAFT_API waft_result waft_module_compile(waft_module *m, const waft_aot_options 
             fprintf(stderr, "waft: compiled code from the cache: %s\n", so);
         return WAFT_OK;
     }
-    long pid = (long)getpid();
-    char tmp[1200], log[1200];
-    snprintf(tmp, sizeof tmp, "%s/%s-%ld.so", dir, key, pid);
-    snprintf(log, sizeof log, "%s/%s.log", dir, key);
-    unlink(log);
+    /* temporary names unique to this build: pid and a per-process sequence number */
+    static _Atomic unsigned seq;
+    char stem[1200], tmp[1300], log[1300];
+    snprintf(stem, sizeof stem, "%s/%s-%ld-%u", dir, key, (long)getpid(),
+             atomic_fetch_add(&seq, 1u));
+    snprintf(tmp, sizeof tmp, "%s.so", stem);
+    snprintf(log, sizeof log, "%s.log", stem);
     uint64_t cells = 0;
     for (uint32_t i = 0; i < m->nfuncs - m->nfunc_imports; i++)
         cells += m->icode[i].len;
     uint32_t nparts = (uint32_t)(cells / AOT_CELLS_PER_PART) + 1;
-    if (nparts > 30)
-        nparts = 30;
+    if (nparts > AOT_MAX_PARTS)
+        nparts = AOT_MAX_PARTS;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     const char *j = getenv("WAFT_AOT_JOBS");
     uint32_t jobs = j && atoi(j) > 0 ? (uint32_t)atoi(j) : cpus > 0 ? (uint32_t)cpus : 1;
     if (jobs > AOT_MAX_PARTS)
         jobs = AOT_MAX_PARTS;
-    r = build_parts(m, key, ccpath, dir, tmp, log, nparts, jobs, o && o->verbose, err);
+    r = build_parts(m, key, ccpath, stem, tmp, log, nparts, jobs, o && o->verbose, err);
     if (r == WAFT_OK && rename(tmp, so) != 0) {
         base_error_set(err, WAFT_ERR_IO, -1, -1, "rename %s: %s", so, strerror(errno));
         r = WAFT_ERR_IO;
     }
     if (r != WAFT_OK) {
         unlink(tmp);
-        return r; /* the log (and the C, if the compiler failed) stay for a look */
+        return r; /* the log stays for a look (its name is in the message) */
     }
     unlink(log);
     if (!load(m, so, key)) {

@@ -58,36 +58,29 @@ typedef struct sem_entry {
     const char *ex; /* expression, statement, helper name or kind */
 } sem_entry;
 
-static sem_entry sems[OP_COUNT_];
-static bool sems_ready; /* filled once; the same data every time, so a race is harmless */
-
-static void sems_fill(void)
-{
-    if (sems_ready)
-        return;
-#define LOAD(name, w, expr)   sems[OP_##name] = (sem_entry){ K_LOAD, w, NULL, NULL, #expr };
-#define STORE(name, w, stmt)  sems[OP_##name] = (sem_entry){ K_STORE, w, NULL, NULL, #stmt };
-#define UN(name, T, R, expr)  sems[OP_##name] = (sem_entry){ K_UN, 0, #T, #R, #expr };
-#define BIN(name, T, expr)    sems[OP_##name] = (sem_entry){ K_BIN, 0, #T, NULL, #expr };
-#define CMP(name, T, expr)    sems[OP_##name] = (sem_entry){ K_CMP, 0, #T, NULL, #expr };
-#define FBIN(name, expr)      sems[OP_##name] = (sem_entry){ K_FBIN, 0, NULL, NULL, #expr };
-#define DBIN(name, expr)      sems[OP_##name] = (sem_entry){ K_DBIN, 0, NULL, NULL, #expr };
-#define FCMP(name, expr)      sems[OP_##name] = (sem_entry){ K_FCMP, 0, NULL, NULL, #expr };
-#define DCMP(name, expr)      sems[OP_##name] = (sem_entry){ K_DCMP, 0, NULL, NULL, #expr };
-#define FUN(name, expr)       sems[OP_##name] = (sem_entry){ K_FUN, 0, NULL, NULL, #expr };
-#define DUN(name, expr)       sems[OP_##name] = (sem_entry){ K_DUN, 0, NULL, NULL, #expr };
-#define CHECKED(name, fn)     sems[OP_##name] = (sem_entry){ K_CHECKED, 0, NULL, NULL, #fn };
-#define TRUNC(name, kind)     sems[OP_##name] = (sem_entry){ K_TRUNC, 0, NULL, NULL, #kind };
-#define TRUNC_SAT(name, kind) sems[OP_##name] = (sem_entry){ K_TRUNC_SAT, 0, NULL, NULL, #kind };
-#define DEMOTE(name, expr)    sems[OP_##name] = (sem_entry){ K_DEMOTE, 0, NULL, NULL, #expr };
-#define PROMOTE(name, expr)   sems[OP_##name] = (sem_entry){ K_PROMOTE, 0, NULL, NULL, #expr };
+/* Filled at compile time (designated initializers), so threads can share it. */
+static const sem_entry sems[OP_COUNT_] = {
+#define LOAD(name, w, expr)   [OP_##name] = { K_LOAD, w, NULL, NULL, #expr },
+#define STORE(name, w, stmt)  [OP_##name] = { K_STORE, w, NULL, NULL, #stmt },
+#define UN(name, T, R, expr)  [OP_##name] = { K_UN, 0, #T, #R, #expr },
+#define BIN(name, T, expr)    [OP_##name] = { K_BIN, 0, #T, NULL, #expr },
+#define CMP(name, T, expr)    [OP_##name] = { K_CMP, 0, #T, NULL, #expr },
+#define FBIN(name, expr)      [OP_##name] = { K_FBIN, 0, NULL, NULL, #expr },
+#define DBIN(name, expr)      [OP_##name] = { K_DBIN, 0, NULL, NULL, #expr },
+#define FCMP(name, expr)      [OP_##name] = { K_FCMP, 0, NULL, NULL, #expr },
+#define DCMP(name, expr)      [OP_##name] = { K_DCMP, 0, NULL, NULL, #expr },
+#define FUN(name, expr)       [OP_##name] = { K_FUN, 0, NULL, NULL, #expr },
+#define DUN(name, expr)       [OP_##name] = { K_DUN, 0, NULL, NULL, #expr },
+#define CHECKED(name, fn)     [OP_##name] = { K_CHECKED, 0, NULL, NULL, #fn },
+#define TRUNC(name, kind)     [OP_##name] = { K_TRUNC, 0, NULL, NULL, #kind },
+#define TRUNC_SAT(name, kind) [OP_##name] = { K_TRUNC_SAT, 0, NULL, NULL, #kind },
+#define DEMOTE(name, expr)    [OP_##name] = { K_DEMOTE, 0, NULL, NULL, #expr },
+#define PROMOTE(name, expr)   [OP_##name] = { K_PROMOTE, 0, NULL, NULL, #expr },
 #include "interp/semantics.def"
-    sems_ready = true;
-}
+};
 
 void aot_translator_digest(base_sha256 *h)
 {
-    sems_fill();
     base_sha256_update(h, aot_prelude, strlen(aot_prelude));
     for (size_t i = 0; i < OP_COUNT_; i++) {
         const sem_entry *e = &sems[i];
@@ -595,9 +588,10 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
     for (uint32_t pc = 0; pc < f->len; pc += icode_length(f->code + pc))
         if (f->code[pc] == OP_LOOP_POLL && fi.height[pc] != NO_HEIGHT)
             put(o, "        case %u: goto L%u;\n", pc, pc);
-    /* the interpreter hands back only at loop headers; anything else leaves the frame as
-     * the interpreter wrote it */
-    put(o, "        default: return WAFT_AOT_UNWOUND;\n        }\n    }\n");
+    /* the interpreter hands back only at loop headers; anything else (a translator bug)
+     * leaves the frame where the interpreter was, in original pcs like any unwind */
+    put(o, "        default: c->frames[fi].pc = at - 1; return WAFT_AOT_UNWOUND;\n"
+           "        }\n    }\n");
     for (uint32_t i = f->nparams; in_frame && i < nl; i++)
         put(o, "    S[%u] = 0;\n", i);
     put(o, "    if (WAFT_AOT_UNLIKELY(WAFT_AOT_PENDING(c) || WAFT_AOT_CSTACK_LOW(c))) ");
@@ -636,7 +630,6 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
 waft_result aot_emit(const waft_module *m, const char *key, uint32_t part, uint32_t nparts,
                      base_alloc *a, char **out_text, size_t *out_len)
 {
-    sems_fill();
     out o = { a, NULL, 0, 0, false };
     uint32_t nd = m->nfuncs - m->nfunc_imports;
     /* which functions this part holds: [first, end) */

@@ -9,15 +9,58 @@
  *  - A service that cannot complete a call makes compiled code unwind before the call; the
  *    interpreter then makes it (and traps, suspends or continues as it would have).
  */
+/* pthread_getattr_np (the calling thread's stack bounds) is a GNU extension */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
 #include "aot/aot.h"
 
 #include "interp/interp.h"
 
 #include <stddef.h>
 
+#if defined(__GLIBC__)
+#include <pthread.h>
+#endif
+
 /* C stack compiled code may use below its entry before it hands the deeper calls to the
- * interpreter (which does not recurse in C). Threads get 8 MiB by default on Linux. */
-#define AOT_CSTACK_BUDGET (1u << 20)
+ * interpreter (which does not recurse in C): at most this, and at most half of what the
+ * thread has left; AOT_CSTACK_UNKNOWN when the thread's stack bounds are unknown. */
+#define AOT_CSTACK_BUDGET  (1u << 20)
+#define AOT_CSTACK_UNKNOWN (128u << 10)
+
+/* Lowest address of the calling thread's stack, or NULL. */
+static const char *stack_low(void)
+{
+#if defined(__GLIBC__)
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return NULL;
+    int e = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    return e == 0 ? addr : NULL;
+#else
+    return NULL;
+#endif
+}
+
+/* The floor below which compiled code entered at `here` unwinds. */
+static const char *cstack_floor(waft_aot_ctx *c, const char *here)
+{
+    static _Thread_local char thread_marker; /* its address names the thread */
+    if (c->stack_thread != &thread_marker) {
+        c->stack_thread = &thread_marker;
+        c->stack_lo = stack_low();
+    }
+    size_t budget = AOT_CSTACK_UNKNOWN;
+    if (c->stack_lo && here > c->stack_lo) {
+        size_t left = (size_t)(here - c->stack_lo) / 2;
+        budget = left < AOT_CSTACK_BUDGET ? left : AOT_CSTACK_BUDGET;
+    }
+    return (uintptr_t)here > budget ? here - budget : NULL;
+}
 
 _Static_assert(sizeof(waft_aot_frame) == sizeof(store_frame), "abi.h frame layout");
 _Static_assert(offsetof(waft_aot_frame, func) == offsetof(store_frame, func), "frame.func");
@@ -123,11 +166,17 @@ uint32_t aot_enter(waft_store *s, const store_func *f, uint32_t fp, uint32_t at)
 {
     waft_aot_ctx *c = ctx_of(s, f->inst);
     if (!c) {
-        /* no context (out of memory): the interpreter runs the function, from its entry
-         * or, if it was running it, from where it is */
+        /* no context (out of memory): this instance's functions run in the interpreter
+         * from now on; the frame says where, in original pcs like any unwound frame */
+        waft_instance *inst = f->inst;
+        for (uint32_t i = inst->module->nfunc_imports; i < inst->module->nfuncs; i++)
+            inst->funcs[i]->aot = NULL;
+        store_frame *fr = &s->frames[s->nframes - 1];
         if (at == 0) {
-            s->frames[s->nframes - 1].pc = 0;
-            s->frames[s->nframes - 1].sp = fp + f->code->nlocals;
+            fr->pc = 0;
+            fr->sp = fp + f->code->nlocals;
+        } else {
+            fr->pc = at - 1;
         }
         return WAFT_AOT_UNWOUND;
     }
@@ -143,7 +192,7 @@ uint32_t aot_enter(waft_store *s, const store_func *f, uint32_t fp, uint32_t at)
     char probe;
     const char *here = &probe;
 #endif
-    c->cstack_floor = (uintptr_t)here > AOT_CSTACK_BUDGET ? here - AOT_CSTACK_BUDGET : NULL;
+    c->cstack_floor = cstack_floor(c, here);
     if (saved_floor && saved_floor > c->cstack_floor)
         c->cstack_floor = saved_floor; /* nested: the outer budget still bounds it */
     uint32_t r = f->aot(c, s->stack + fp, at);

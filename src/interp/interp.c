@@ -223,9 +223,17 @@ static waft_result run_uncounted(waft_store *s, uint32_t base)
         waft_result r = run_fast(s, base);
         if (r == INTERP_AOT_UNWOUND) {
             r = aot_unwound(s, base, s->aot_base);
-            if (r == INTERP_AOT_UNWOUND)
-                continue;
-            return r;
+            if (r != INTERP_AOT_UNWOUND)
+                return r;
+            /* compiled code unwound because of an interrupt: served right here, before
+             * the instruction it stopped at (frames are in original pcs, as after any
+             * stop), rather than wherever the interpreter polls next */
+            if (STORE_FLAG_LOAD(s->pending)) {
+                STORE_FLAG_STORE(s->pending, 0);
+                s->stop = WAFT_STOP_INTERRUPT;
+                return WAFT_SUSPENDED;
+            }
+            continue;
         }
         if (r == WAFT_SUSPENDED)
             frames_from_fast(s, base, s->nframes);
@@ -311,6 +319,11 @@ waft_result interp_call(waft_store *s, uint32_t func, const uint64_t *args)
         }
         s->aot_entered = func;
         waft_result r = aot_unwound(s, base, base); /* no fast frames yet */
+        if (r == INTERP_AOT_UNWOUND && STORE_FLAG_LOAD(s->pending)) {
+            STORE_FLAG_STORE(s->pending, 0); /* as in run_uncounted */
+            s->stop = WAFT_STOP_INTERRUPT;
+            r = WAFT_SUSPENDED;
+        }
         if (r != INTERP_AOT_UNWOUND) {
             if (r == WAFT_SUSPENDED)
                 mark_suspended(s, base);

@@ -198,6 +198,28 @@ else
         "$(head -2 "$tmp/lr-aot.err" "$tmp/lr-interp.err")"
 fi
 
+# a checkpoint while compiled code recurses without loops (bench calls: fib, ackermann,
+# tak): served at a function entry, and the image finishes the job in both tiers
+"$waft" run "$out/bench-calls.wasm" >"$tmp/calls-straight.out"
+"$waft" run --tier=aot "$out/bench-calls.wasm" >"$tmp/calls.out" 2>"$tmp/calls.err" &
+pid=$!
+pids+=("$pid")
+sleep 0.2
+"$waft" checkpoint "$pid" --image "$tmp/calls.img" --leave-running --timeout 20 >"$tmp/calls.msg" 2>&1
+cst=$?
+wait "$pid"
+st=$?
+ok=1
+for tier in aot interp; do
+    "$waft" restore --tier=$tier "$tmp/calls.img" >"$tmp/calls-$tier.out" 2>&1 || ok=0
+    [[ $(tail -1 "$tmp/calls-$tier.out") == $(tail -1 "$tmp/calls-straight.out") ]] || ok=0
+done
+if [[ $cst == 0 && $st == 0 && $ok == 1 ]] && cmp -s "$tmp/calls.out" "$tmp/calls-straight.out"; then
+    pass "checkpoint during loop-free recursion under aot: served at a function entry; restores in both tiers"
+else
+    fail "checkpoint during loop-free recursion under aot" "statuses $cst $st: $(cat "$tmp/calls.msg" "$tmp/calls.err" | head -3)"
+fi
+
 # waft checkpoint PID (stop) during the compute phase; restore --tier=aot finishes it
 "$waft" run --tier=aot "$worker" $rounds <"$tmp/input" >"$tmp/cp1.out" 2>"$tmp/cp1.err" &
 pid=$!
