@@ -9,8 +9,11 @@
  * The state model (docs/aot.md):
  *  - A compiled function runs on the interpreter's frame stack: its frame (function, fp) is
  *    pushed by its caller, its slots are the interpreter's slots [fp, fp + max_height), and
- *    slot i lives in the C variable v<i> while it runs. Arguments and results pass through
- *    the slots, as in the interpreter.
+ *    slot i lives in the C variable v<i> while it runs. Through its entry fN (waft_aot_fn:
+ *    libwaft, call_indirect) arguments and results pass through the slots, as in the
+ *    interpreter; through its direct entry dN (calls between compiled functions) they are C
+ *    arguments and the first result comes back in waft_aot_ret, and its frame's pc and sp
+ *    are written only if it unwinds.
  *  - It returns WAFT_AOT_RETURNED (its frame popped, results in slots [fp, fp + nresults))
  *    or WAFT_AOT_UNWOUND: then it has written every live slot to the stack and its frame's
  *    pc and sp, so the frame is exactly an interpreter frame stopped at that icode pc, and
@@ -27,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WAFT_AOT_ABI 3u
+#define WAFT_AOT_ABI 4u
 
 #define WAFT_AOT_RETURNED 0u
 #define WAFT_AOT_UNWOUND  1u
@@ -43,6 +46,13 @@ typedef struct waft_aot_frame {
     uint32_t fp;   /* slot index of local 0 */
     uint32_t sp;   /* slot index one past the operand stack top */
 } waft_aot_frame;
+
+/* What a function's direct entry returns: its first result and WAFT_AOT_RETURNED, or
+ * WAFT_AOT_UNWOUND. Two words, so both come back in registers (rax:rdx, x0:x1). */
+typedef struct waft_aot_ret {
+    uint64_t value;
+    uint64_t status;
+} waft_aot_ret;
 
 typedef struct waft_aot_ctx waft_aot_ctx;
 /* Runs a function whose frame is on top. `at` 0: from its entry (parameters in its slots).
@@ -68,6 +78,7 @@ typedef struct waft_aot_rt {
  * have changed (entry from the interpreter, after calls into libwaft). */
 struct waft_aot_ctx {
     uint64_t *stack;        /* the store's slots */
+    uint64_t *stack_end;    /* one past them (stack + stack_slots) */
     waft_aot_frame *frames; /* the store's frames */
     uint32_t *nframes;      /* the store's frame count */
     uint32_t max_frames;

@@ -299,6 +299,33 @@ static void emit_direct_call(out *o, uint32_t pc, uint32_t after, uint32_t t, ui
     put(o, "\n        RELOAD();\n    }\n");
 }
 
+/* A call of defined function `d` through its direct entry (dN): arguments and the first
+ * result in registers, the status with the result. Only the callee frame's function and fp
+ * are written here; its pc and sp are written if it unwinds (spill). */
+static void emit_fast_call(out *o, const waft_module *m, uint32_t pc, uint32_t after, uint32_t t,
+                           uint32_t k, const dec_functype *ty, uint32_t d, uint32_t func)
+{
+    put(o,
+        "    {\n        if (WAFT_AOT_UNLIKELY(fi + 1 >= c->max_frames || S + %u + %uu > "
+        "c->stack_end))\n            ",
+        k, m->icode[d].max_height);
+    handoff(o, pc, t);
+    put(o, "\n        c->frames[fi + 1].func = c->func_ids[%u];\n", func);
+    put(o, "        c->frames[fi + 1].fp = (uint32_t)(S - c->stack) + %u;\n", k);
+    put(o, "        *c->nframes = fi + 2;\n");
+    put(o, "        waft_aot_ret r_ = d%u(c, S + %u, fi + 1", d, k);
+    for (uint32_t i = 0; i < ty->nparams; i++)
+        put(o, ", v%u", k + i);
+    put(o, ");\n        if (WAFT_AOT_UNLIKELY(r_.status != WAFT_AOT_RETURNED))\n            ");
+    handoff(o, after, k);
+    put(o, "\n       ");
+    if (ty->nresults)
+        put(o, " v%u = r_.value;", k);
+    for (uint32_t i = 1; i < ty->nresults; i++)
+        put(o, " v%u = S[%u];", k + i, k + i);
+    put(o, "\n        RELOAD();\n    }\n");
+}
+
 static void emit_sem(out *o, const sem_entry *se, const uint32_t *ins, uint32_t pc, uint32_t t)
 {
     uint32_t a = t - 1; /* unary operand / binary right operand */
@@ -441,11 +468,15 @@ static void emit_ins(out *o, const fn_info *fi, uint32_t pc, uint32_t t)
         return;
     }
     case OP_RETURN: {
+        /* the first result with the status, the others in the slots */
         uint32_t n = ins[1];
-        put(o, "   ");
-        for (uint32_t i = 0; i < n; i++)
+        if (n)
+            put(o, "    { uint64_t r_ = v%u;", t - n);
+        else
+            put(o, "    { uint64_t r_ = 0;");
+        for (uint32_t i = 1; i < n; i++)
             put(o, " S[%u] = v%u;", i, t - n + i);
-        put(o, " *c->nframes = fi; return WAFT_AOT_RETURNED;\n");
+        put(o, " *c->nframes = fi; return (waft_aot_ret){ r_, WAFT_AOT_RETURNED }; }\n");
         return;
     }
     case OP_CALL: {
@@ -464,12 +495,7 @@ static void emit_ins(out *o, const fn_info *fi, uint32_t pc, uint32_t t)
             put(o, "\n    RELOAD();\n");
             return;
         }
-        uint32_t d = ins[1] - m->nfunc_imports;
-        char fn[32], maxh[32], id[48];
-        snprintf(fn, sizeof fn, "f%u", d);
-        snprintf(maxh, sizeof maxh, "%uu", m->icode[d].max_height);
-        snprintf(id, sizeof id, "c->func_ids[%u]", ins[1]);
-        emit_direct_call(o, pc, after, t, k, ty, fn, maxh, id);
+        emit_fast_call(o, m, pc, after, t, k, ty, ins[1] - m->nfunc_imports, ins[1]);
         return;
     }
     case OP_CALL_INDIRECT: {
@@ -542,6 +568,16 @@ static void emit_ins(out *o, const fn_info *fi, uint32_t pc, uint32_t t)
     }
 }
 
+/* The head of function d's direct entry: its frame index and resume point in fx (fi, and
+ * at << 32: at as in abi.h's waft_aot_fn), its parameters as arguments. */
+static void emit_direct_head(out *o, uint32_t d, uint32_t nparams)
+{
+    put(o, "WAFT_AOT_FN waft_aot_ret d%u(waft_aot_ctx *c, uint64_t *S, uint64_t fx", d);
+    for (uint32_t i = 0; i < nparams; i++)
+        put(o, ", uint64_t p%u", i);
+    put(o, ")");
+}
+
 static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_alloc *a)
 {
     const icode_func *f = &m->icode[d];
@@ -575,11 +611,18 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
     if (in_frame)
         for (uint32_t i = 0; i < maxh; i++)
             put(o, "#define v%u S[%u]\n", i, i);
-    put(o, "WAFT_AOT_FN uint32_t f%u(waft_aot_ctx *c, uint64_t *S, uint32_t at)\n{\n", d);
+    emit_direct_head(o, d, f->nparams);
+    put(o, "\n{\n");
     for (uint32_t i = 0; !in_frame && i < maxh; i++)
-        put(o, i < f->nparams ? "    uint64_t v%u = S[%u];\n" : "    uint64_t v%u = 0;\n", i, i);
+        put(o, i < f->nparams ? "    uint64_t v%u = p%u;\n" : "    uint64_t v%u = 0;\n", i, i);
     put(o, "    uint8_t *mem = c->mem, *marks = c->marks;\n    uint64_t memsize = c->memsize;\n");
-    put(o, "    uint32_t fi = *c->nframes - 1, hp, hn;\n");
+    put(o, "    uint32_t fi = (uint32_t)fx, at = (uint32_t)(fx >> 32), hp, hn;\n");
+    if (in_frame && f->nparams) {
+        put(o, "    if (at == 0) {");
+        for (uint32_t i = 0; i < f->nparams; i++)
+            put(o, " S[%u] = p%u;", i, i);
+        put(o, " }\n");
+    }
     /* back from the interpreter at a loop header: every slot from the stack */
     put(o, "    if (WAFT_AOT_UNLIKELY(at != 0)) {\n       ");
     for (uint32_t i = 0; !in_frame && i < maxh; i++)
@@ -590,7 +633,8 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
             put(o, "        case %u: goto L%u;\n", pc, pc);
     /* the interpreter hands back only at loop headers; anything else (a translator bug)
      * leaves the frame where the interpreter was, in original pcs like any unwind */
-    put(o, "        default: c->frames[fi].pc = at - 1; return WAFT_AOT_UNWOUND;\n"
+    put(o, "        default: c->frames[fi].pc = at - 1; return (waft_aot_ret){ 0, WAFT_AOT_UNWOUND "
+           "};\n"
            "        }\n    }\n");
     for (uint32_t i = f->nparams; in_frame && i < nl; i++)
         put(o, "    S[%u] = 0;\n", i);
@@ -618,10 +662,18 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
         put(o, "    default: break;\n    }\n");
     }
     put(o, "    c->frames[fi].pc = hp;\n    c->frames[fi].sp = (uint32_t)(S - c->stack) + hn;\n");
-    put(o, "    return WAFT_AOT_UNWOUND;\n}\n");
+    put(o, "    return (waft_aot_ret){ 0, WAFT_AOT_UNWOUND };\n}\n");
     for (uint32_t i = 0; in_frame && i < maxh; i++)
         put(o, "#undef v%u\n", i);
-    put(o, "\n");
+    /* the entry of libwaft and indirect calls (abi.h): arguments and results in the slots */
+    put(o, "WAFT_AOT_FN uint32_t f%u(waft_aot_ctx *c, uint64_t *S, uint32_t at)\n{\n", d);
+    put(o, "    waft_aot_ret r = d%u(c, S, (uint64_t)(*c->nframes - 1) | (uint64_t)at << 32", d);
+    for (uint32_t i = 0; i < f->nparams; i++)
+        put(o, ", S[%u]", i);
+    put(o, ");\n");
+    if (dec_func_type(m, m->nfunc_imports + d)->nresults)
+        put(o, "    if (r.status == WAFT_AOT_RETURNED)\n        S[0] = r.value;\n");
+    put(o, "    return (uint32_t)r.status;\n}\n\n");
     base_free(a, fi.height);
     base_free(a, fi.target);
     return WAFT_OK;
@@ -700,8 +752,11 @@ waft_result aot_emit(const waft_module *m, const char *key, uint32_t part, uint3
         "    return 1;\n"
         "}\n\n");
     /* every function is known to every part; the object's symbols stay hidden */
-    for (uint32_t d = 0; d < nd; d++)
+    for (uint32_t d = 0; d < nd; d++) {
         put(&o, "WAFT_AOT_FN uint32_t f%u(waft_aot_ctx *c, uint64_t *S, uint32_t at);\n", d);
+        emit_direct_head(&o, d, m->icode[d].nparams);
+        put(&o, ";\n");
+    }
     put(&o, "\n");
     for (uint32_t d = first; d < end && !o.failed; d++) {
         waft_result r = emit_func(&o, m, d, a);

@@ -150,6 +150,7 @@ static waft_aot_ctx *ctx_of(waft_store *s, waft_instance *inst)
     c->nframes = &s->nframes;
     c->max_frames = s->max_frames;
     c->stack_slots = s->stack_slots;
+    c->stack_end = s->stack + s->stack_slots;
     c->pending = (const int *)&s->pending;
     c->globals = globals;
     c->func_ids = inst->func_ids;
