@@ -83,13 +83,18 @@ all: lib cli
 lib: $(LIB)
 cli: $(CLI)
 
-# The AOT translator copies these headers into every C file it writes (src/aot/emit.c).
+# The AOT translator copies these headers into every C file it writes (src/aot/emit.c);
+# aot_translator_id, the SHA-256 of the translator's own source, is part of the AOT cache
+# key, so a change to what the translator writes never reuses code made by the old one.
+AOT_PRELUDE_HEADERS := src/base/le.h src/interp/numeric.h src/aot/abi.h
 AOT_PRELUDE := $(BUILD)/gen/aot_prelude.h
-$(AOT_PRELUDE): src/base/le.h src/interp/numeric.h src/aot/abi.h
+$(AOT_PRELUDE): $(AOT_PRELUDE_HEADERS) src/aot/emit.c
 	@mkdir -p $(dir $@)
 	{ echo 'static const char aot_prelude[] ='; \
-	  cat $^ | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/'; \
-	  echo ';'; } >$@.tmp && mv $@.tmp $@
+	  cat $(AOT_PRELUDE_HEADERS) | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/'; \
+	  echo ';'; \
+	  echo "static const char aot_translator_id[] = \"$$(cat src/aot/emit.c | sha256sum | cut -c1-64)\";"; \
+	  } >$@.tmp && mv $@.tmp $@
 $(BUILD)/src/aot/emit.o $(BUILD)/pic/src/aot/emit.o: $(AOT_PRELUDE)
 $(BUILD)/src/aot/emit.o $(BUILD)/pic/src/aot/emit.o: CFLAGS_ALL += -I$(BUILD)/gen
 

@@ -22,8 +22,9 @@ WAFT_INTERNAL waft_result aot_emit(const waft_module *m, const char *key, uint32
                                    size_t *out_len);
 
 struct base_sha256;
-/* Adds to `h` everything the generated C depends on besides the module: the copied headers
- * and the semantic table (part of the cache key, so that changing either recompiles). */
+/* Adds to `h` everything the generated C depends on besides the module: the copied headers,
+ * the semantic table and the translator's own source (part of the cache key, so that
+ * changing any of them recompiles). */
 WAFT_INTERNAL void aot_translator_digest(struct base_sha256 *h);
 
 /* Runs compiled function `f` whose frame (index s->nframes - 1) starts at slot `fp`: from

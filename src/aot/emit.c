@@ -82,6 +82,7 @@ static const sem_entry sems[OP_COUNT_] = {
 void aot_translator_digest(base_sha256 *h)
 {
     base_sha256_update(h, aot_prelude, strlen(aot_prelude));
+    base_sha256_update(h, aot_translator_id, strlen(aot_translator_id));
     for (size_t i = 0; i < OP_COUNT_; i++) {
         const sem_entry *e = &sems[i];
         uint8_t head[2] = { e->kind, e->width };
@@ -150,7 +151,24 @@ typedef struct fn_info {
     const icode_func *f;
     uint32_t *height; /* per cell: operand height before the instruction there, or NO_HEIGHT */
     bool *target;     /* per cell: some branch jumps here */
+    const char *const *const *lconv; /* per local: NULL (raw bits) or local_f64/local_f32 */
 } fn_info;
+
+/* Float locals are float C variables, so float code through locals stays in float
+ * registers; the frame and operand slots hold raw bits, converted where they meet (moves
+ * keep every bit, NaN payloads included). One entry per kind: C type, from bits, to bits. */
+static const char *const local_f64[3] = { "double", "f64_of", "bits_f64" };
+static const char *const local_f32[3] = { "float", "f32_of", "bits_f32" };
+
+/* v<i> as raw bits, for a slot or local i. */
+static void put_bits(out *o, const fn_info *fi, uint32_t i)
+{
+    const char *const *k = fi->lconv && i < fi->f->nlocals ? fi->lconv[i] : NULL;
+    if (k)
+        put(o, "%s(v%u)", k[2], i);
+    else
+        put(o, "v%u", i);
+}
 
 static const dec_functype *type_of_call(const waft_module *m, const uint32_t *ins)
 {
@@ -326,9 +344,96 @@ static void emit_fast_call(out *o, const waft_module *m, uint32_t pc, uint32_t a
     put(o, "\n        RELOAD();\n    }\n");
 }
 
-static void emit_sem(out *o, const sem_entry *se, const uint32_t *ins, uint32_t pc, uint32_t t)
+/* ==== NaNs nobody can see ====
+ *
+ * A float result is canonicalized (NUM_PUT_F32/F64) so that a NaN's bits are the same on
+ * every host. Only its consumer can look at those bits, and some consumers cannot: another
+ * float operation whose own result is canonicalized (any NaN in, the canonical NaN out),
+ * a float comparison, a saturating truncation. When the value reaches such a consumer with
+ * nothing in between that could stop the code (no branch, label, call, trap or handoff, so
+ * the value is never written to the frame either), the producer skips the step: the
+ * results, and every frame an image can hold, are the interpreter's. */
+
+/* How many operands an instruction of the straight-line kinds pops, or -1 for any other
+ * instruction (the scan below stops there). */
+static int pure_pops(const uint32_t *ins)
+{
+    switch ((icode_op)ins[0]) {
+    case OP_LOCAL_GET:
+    case OP_GLOBAL_GET:
+    case OP_CONST32:
+    case OP_CONST64:
+        return 0;
+    default:
+        break;
+    }
+    switch (sems[ins[0]].kind) {
+    case K_UN:
+    case K_FUN:
+    case K_DUN:
+    case K_DEMOTE:
+    case K_PROMOTE:
+    case K_TRUNC_SAT:
+        return 1;
+    case K_BIN:
+    case K_CMP:
+    case K_FBIN:
+    case K_DBIN:
+    case K_FCMP:
+    case K_DCMP:
+        return 2;
+    default:
+        return -1;
+    }
+}
+
+static bool nan_blind(uint8_t kind)
+{
+    return kind == K_FBIN || kind == K_DBIN || kind == K_FUN || kind == K_DUN || kind == K_DEMOTE ||
+           kind == K_PROMOTE || kind == K_FCMP || kind == K_DCMP || kind == K_TRUNC_SAT;
+}
+
+/* True if the float result the instruction at pc leaves in slot r (one past: r + 1 is the
+ * height after it) is consumed by a NaN-blind instruction through straight-line code. */
+static bool result_unseen(const fn_info *fi, uint32_t pc, uint32_t r)
+{
+    const icode_func *f = fi->f;
+    uint32_t h = r + 1;
+    for (uint32_t q = pc + icode_length(f->code + pc); q < f->len; q += icode_length(f->code + q)) {
+        if (fi->target[q])
+            return false;
+        int pops = pure_pops(f->code + q);
+        if (pops < 0)
+            return false;
+        if (h - (uint32_t)pops <= r)
+            return nan_blind(sems[f->code[q]].kind);
+        h = h - (uint32_t)pops + 1;
+    }
+    return false;
+}
+
+static void emit_sem(out *o, const fn_info *fi, const sem_entry *se, const uint32_t *ins,
+                     uint32_t pc, uint32_t t)
 {
     uint32_t a = t - 1; /* unary operand / binary right operand */
+    const uint32_t nl = fi->f->nlocals;
+    /* where the result goes: the left operand's slot (binary) or the operand's (unary) */
+    uint32_t dst = se->kind == K_FBIN || se->kind == K_DBIN ? a - 1 : a;
+    if ((se->kind == K_FBIN || se->kind == K_DBIN || se->kind == K_FUN || se->kind == K_DUN ||
+         se->kind == K_DEMOTE || se->kind == K_PROMOTE) &&
+        result_unseen(fi, pc, dst - nl)) {
+        bool f32 = se->kind == K_FBIN || se->kind == K_FUN || se->kind == K_DEMOTE;
+        const char *in =
+            se->kind == K_FBIN || se->kind == K_FUN || se->kind == K_PROMOTE ? "float" : "double";
+        const char *of = in[0] == 'f' ? "f32_of" : "f64_of";
+        if (se->kind == K_FBIN || se->kind == K_DBIN)
+            put(o, "    { %s b = %s(v%u), a = %s(v%u); v%u = bits_%s(%s); }\n", in, of, a, of,
+                a - 1, dst, f32 ? "f32" : "f64", se->ex);
+        else
+            put(o, "    { %s a = %s(v%u); v%u = bits_%s(%s); }\n", in, of, a, dst,
+                f32 ? "f32" : "f64", se->ex);
+        return;
+    }
     switch (se->kind) {
     case K_LOAD:
         put(o,
@@ -522,11 +627,16 @@ static void emit_ins(out *o, const fn_info *fi, uint32_t pc, uint32_t t)
         put(o, "    if (!(uint32_t)v%u) v%u = v%u;\n", t - 1, t - 3, t - 2);
         return;
     case OP_LOCAL_GET:
-        put(o, "    v%u = v%u;\n", t, ins[1]);
+        put(o, "    v%u = ", t);
+        put_bits(o, fi, ins[1]);
+        put(o, ";\n");
         return;
     case OP_LOCAL_SET:
     case OP_LOCAL_TEE:
-        put(o, "    v%u = v%u;\n", ins[1], t - 1);
+        if (fi->lconv && fi->lconv[ins[1]])
+            put(o, "    v%u = %s(v%u);\n", ins[1], fi->lconv[ins[1]][1], t - 1);
+        else
+            put(o, "    v%u = v%u;\n", ins[1], t - 1);
         return;
     case OP_GLOBAL_GET:
         put(o, "    v%u = *c->globals[%u];\n", t, ins[1]);
@@ -563,7 +673,7 @@ static void emit_ins(out *o, const fn_info *fi, uint32_t pc, uint32_t t)
         put(o, "    v%u = (uint64_t)c->func_ids[%u] + 1;\n", t, ins[1]);
         return;
     default:
-        emit_sem(o, &sems[op], ins, pc, t);
+        emit_sem(o, fi, &sems[op], ins, pc, t);
         return;
     }
 }
@@ -581,7 +691,7 @@ static void emit_direct_head(out *o, uint32_t d, uint32_t nparams)
 static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_alloc *a)
 {
     const icode_func *f = &m->icode[d];
-    fn_info fi = { m, f, NULL, NULL };
+    fn_info fi = { m, f, NULL, NULL, NULL };
     fi.height = base_malloc(a, (size_t)(f->len + 1) * sizeof *fi.height);
     fi.target = base_calloc(a, (size_t)f->len + 1, sizeof *fi.target);
     if (!fi.height || !fi.target) {
@@ -611,10 +721,32 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
     if (in_frame)
         for (uint32_t i = 0; i < maxh; i++)
             put(o, "#define v%u S[%u]\n", i, i);
+    const char *const **lconv = NULL;
+    if (!in_frame && nl) {
+        lconv = base_calloc(a, nl, sizeof *lconv);
+        if (!lconv) {
+            base_free(a, fi.height);
+            base_free(a, fi.target);
+            return WAFT_ERR_NOMEM;
+        }
+        const dec_functype *ty = dec_func_type(m, m->nfunc_imports + d);
+        for (uint32_t i = 0; i < nl; i++) {
+            uint8_t vt = i < ty->nparams ? ty->types[i] : m->codes[d].local_types[i - ty->nparams];
+            lconv[i] = vt == WAFT_F64 ? local_f64 : vt == WAFT_F32 ? local_f32 : NULL;
+        }
+        fi.lconv = lconv;
+    }
     emit_direct_head(o, d, f->nparams);
     put(o, "\n{\n");
-    for (uint32_t i = 0; !in_frame && i < maxh; i++)
-        put(o, i < f->nparams ? "    uint64_t v%u = p%u;\n" : "    uint64_t v%u = 0;\n", i, i);
+    for (uint32_t i = 0; !in_frame && i < maxh; i++) {
+        const char *const *k = i < nl ? lconv[i] : NULL;
+        if (k && i < f->nparams)
+            put(o, "    %s v%u = %s(p%u);\n", k[0], i, k[1], i);
+        else if (k)
+            put(o, "    %s v%u = 0;\n", k[0], i);
+        else
+            put(o, i < f->nparams ? "    uint64_t v%u = p%u;\n" : "    uint64_t v%u = 0;\n", i, i);
+    }
     put(o, "    uint8_t *mem = c->mem, *marks = c->marks;\n    uint64_t memsize = c->memsize;\n");
     put(o, "    uint32_t fi = (uint32_t)fx, at = (uint32_t)(fx >> 32), hp, hn;\n");
     if (in_frame && f->nparams) {
@@ -625,8 +757,12 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
     }
     /* back from the interpreter at a loop header: every slot from the stack */
     put(o, "    if (WAFT_AOT_UNLIKELY(at != 0)) {\n       ");
-    for (uint32_t i = 0; !in_frame && i < maxh; i++)
-        put(o, " v%u = S[%u];", i, i);
+    for (uint32_t i = 0; !in_frame && i < maxh; i++) {
+        if (i < nl && lconv[i])
+            put(o, " v%u = %s(S[%u]);", i, lconv[i][1], i);
+        else
+            put(o, " v%u = S[%u];", i, i);
+    }
     put(o, "\n        switch (at - 1) {\n");
     for (uint32_t pc = 0; pc < f->len; pc += icode_length(f->code + pc))
         if (f->code[pc] == OP_LOOP_POLL && fi.height[pc] != NO_HEIGHT)
@@ -657,8 +793,11 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
     put(o, "spill:\n");
     if (!in_frame) {
         put(o, "    switch (hn) {\n");
-        for (uint32_t i = maxh; i > 0; i--)
-            put(o, "    case %u: S[%u] = v%u; /* fall through */\n", i, i - 1, i - 1);
+        for (uint32_t i = maxh; i > 0; i--) {
+            put(o, "    case %u: S[%u] = ", i, i - 1);
+            put_bits(o, &fi, i - 1);
+            put(o, "; /* fall through */\n");
+        }
         put(o, "    default: break;\n    }\n");
     }
     put(o, "    c->frames[fi].pc = hp;\n    c->frames[fi].sp = (uint32_t)(S - c->stack) + hn;\n");
@@ -676,6 +815,7 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
     put(o, "    return (uint32_t)r.status;\n}\n\n");
     base_free(a, fi.height);
     base_free(a, fi.target);
+    base_free(a, lconv);
     return WAFT_OK;
 }
 
