@@ -13,7 +13,9 @@ of docs/performance.md (table and chart).
          python3 bench/run.py --profile W     (callgrind profile of waft running W)
 
 Runtimes: native; waft (a copy of build/waft taken at start, `run --dir .`, or the
-command prefix in WAFT_BENCH_WAFT); node through
+command prefix in WAFT_BENCH_WAFT) and waft-aot (the same with --tier=aot); wasm2c (the
+CPU-bound workloads translated by Debian's wasm2c and compiled with gcc -O2, run by
+bench/wasm2c_wasi.c) when wabt is installed; node through
 bench/node_wasi.mjs when node >= 20 is installed; and the peers named in
 WAFT_BENCH_PEERS='name=command prefix ...', e.g. 'wasm3=/opt/wasm3 iwasm=/opt/iwasm --dir=.'.
 Every command gets the module path and the arguments appended and runs in an empty
@@ -233,7 +235,41 @@ def build(names):
                      name + " (wasm32-wasi)")
         paths[name] = (native, wasm)
     jobs.wait()
+    build_wasm2c(names, paths, jobs, stamp, facts)
     return paths, facts
+
+
+# The reference for the AOT tier: Debian's wasm2c (wabt) output compiled with gcc -O2, guard
+# pages as wasm-rt-impl.c sets them up, run by bench/wasm2c_wasi.c (enough WASI for the
+# CPU-bound workloads). {workload: binary}; empty without wasm2c.
+W2C_RT = "/usr/share/wabt/wasm2c"
+W2C = {}
+
+
+def build_wasm2c(names, paths, jobs, stamp, facts):
+    if shutil.which("wasm2c") is None or not os.path.exists(os.path.join(W2C_RT, "wasm-rt-impl.c")):
+        log("wasm2c (wabt) not found: no wasm2c column")
+        return
+    kinds = {w[0]: w[1] for w in WORKLOADS}
+    out = os.path.join(OUT, "w2c")
+    os.makedirs(out, exist_ok=True)
+    host = os.path.join(BENCH, "wasm2c_wasi.c")
+    cc = ["gcc", "-std=gnu11", "-O2", "-ffp-contract=off", "-w"]
+    facts["wasm2c_cc"] = shlex.join(cc)
+    for name in names:
+        if kinds[name] != "cpu":
+            continue
+        wasm = paths[name][1]
+        c = os.path.join(out, name + ".c")
+        binary = os.path.join(OUT, name + "-w2c")
+        if stale(binary, [wasm, host, stamp]):
+            jobs.add([["wasm2c", "-n", name, wasm, "-o", c],
+                      cc + ["-I", out, "-I", W2C_RT, "-DMOD=" + name,
+                            '-DMOD_HEADER="%s.h"' % name, "-o", binary, host, c,
+                            os.path.join(W2C_RT, "wasm-rt-impl.c"), "-lm"]],
+                     name + " (wasm2c + gcc)")
+        W2C[name] = binary
+    jobs.wait()
 
 
 # ==== Runtimes ====
@@ -280,6 +316,8 @@ def runtimes():
         # the AOT tier (docs/aot.md), compiled into a cache of the bench's own before the
         # rounds start (measure() warms it), so the rounds time the compiled code only
         found.append(("waft-aot", [waft[0], "run", "--tier=aot", "--dir", "."]))
+    if W2C:
+        found.append(("wasm2c", "wasm2c"))
     node = node_command()
     if node:
         found.append(("node", node))
@@ -293,7 +331,11 @@ def runtimes():
 
 
 def command_for(runtime, paths, workload):
+    """The command line, or None where the runtime has nothing to run (wasm2c: only the
+    CPU-bound workloads are translated)."""
     native, wasm = paths[workload]
+    if runtime[0] == "wasm2c":
+        return [W2C[workload]] if workload in W2C else None
     return [native] if runtime[1] is None else runtime[1] + [wasm]
 
 
@@ -378,12 +420,14 @@ def measure(paths, rts, names, runs):
                 work = os.path.join(OUT, "work", rt[0])
                 logs = os.path.join(OUT, "logs", rt[0] + "-" + name)
                 os.makedirs(logs, exist_ok=True)
+                cmd = command_for(rt, paths, name)
+                if cmd is None:
+                    continue
                 env = None
                 memory_file = os.path.join(logs, "memory")
                 if rt[0] == "node":  # node_wasi.mjs reports the guest's memory size
                     env = dict(os.environ, WAFT_BENCH_MEMORY_FILE=memory_file)
-                cpu, wall, rss, code, stdout, stderr = run_once(command_for(rt, paths, name),
-                                                                work, logs, env)
+                cpu, wall, rss, code, stdout, stderr = run_once(cmd, work, logs, env)
                 if env is not None and guest_memory.get(name) is None:
                     try:
                         with open(memory_file) as f:
@@ -471,6 +515,8 @@ def version_facts(rts):
             v["waft"] = first(capture([prefix[0], "--version"]))
         elif name == "node":
             v["node"] = capture([prefix[0], "--version"])
+        elif name == "wasm2c":
+            v["wasm2c"] = "wabt " + (capture(["wasm2c", "--version"]) or "?")
     commit = capture(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
     dirty = capture(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
     v["waft_commit"] = (commit or "?") + ("+dirty" if dirty else "")
@@ -761,6 +807,7 @@ def main():
                        metric="median of user+sys CPU seconds of the child (wait4); "
                               "peak RSS = median ru_maxrss",
                        commands={r[0]: ("<native binary>" if r[1] is None else
+                                        "<wasm2c binary>" if r[0] == "wasm2c" else
                                         shlex.join(r[1]).replace(ROOT + os.sep, "") +
                                         " MODULE.wasm") for r in rts}),
         "runtimes": [r[0] for r in rts],
