@@ -12,8 +12,9 @@
  *    slot i lives in the C variable v<i> while it runs. Through its entry fN (waft_aot_fn:
  *    libwaft, call_indirect) arguments and results pass through the slots, as in the
  *    interpreter; through its direct entry dN (calls between compiled functions) they are C
- *    arguments and the first result comes back in waft_aot_ret, and its frame's pc and sp
- *    are written only if it unwinds.
+ *    arguments and the first result comes back in waft_aot_ret; its caller pushes nothing,
+ *    and it writes its whole frame only if it unwinds (the innermost also the frame count)
+ *    or, function and fp, before a host call.
  *  - It returns WAFT_AOT_RETURNED (its frame popped, results in slots [fp, fp + nresults))
  *    or WAFT_AOT_UNWOUND: then it has written every live slot to the stack and its frame's
  *    pc and sp, so the frame is exactly an interpreter frame stopped at that icode pc, and

@@ -152,6 +152,7 @@ typedef struct fn_info {
     uint32_t *height; /* per cell: operand height before the instruction there, or NO_HEIGHT */
     bool *target;     /* per cell: some branch jumps here */
     const char *const *const *lconv; /* per local: NULL (raw bits) or local_f64/local_f32 */
+    uint32_t fid;                    /* its module function index */
 } fn_info;
 
 /* Float locals are float C variables, so float code through locals stays in float
@@ -281,6 +282,12 @@ static void handoff(out *o, uint32_t pc, uint32_t live)
     put(o, "{ hp = %u; hn = %u; goto spill; }", pc, live);
 }
 
+/* The handoff of a caller whose callee unwound: the callee set the frame count. */
+static void handoff_after_call(out *o, uint32_t pc, uint32_t live)
+{
+    put(o, "{ hp = %u; hn = %u; goto spill_caller; }", pc, live);
+}
+
 /* Moves `keep` values from the top down by `drop` (t: one past the top slot). */
 static void moves(out *o, uint32_t t, uint32_t keep, uint32_t drop)
 {
@@ -296,7 +303,7 @@ static void emit_direct_call(out *o, uint32_t pc, uint32_t after, uint32_t t, ui
                              const dec_functype *ty, const char *fn, const char *maxh,
                              const char *func_id)
 {
-    put(o, "    {\n        uint32_t n_ = *c->nframes, cfp_ = (uint32_t)(S - c->stack) + %u;\n", k);
+    put(o, "    {\n        uint32_t n_ = fi + 1, cfp_ = (uint32_t)(S - c->stack) + %u;\n", k);
     put(o,
         "        if (WAFT_AOT_UNLIKELY(n_ >= c->max_frames || cfp_ + (uint64_t)(%s) > "
         "c->stack_slots))\n            ",
@@ -310,7 +317,7 @@ static void emit_direct_call(out *o, uint32_t pc, uint32_t after, uint32_t t, ui
     put(o, "        *c->nframes = n_ + 1;\n");
     put(o, "        if (WAFT_AOT_UNLIKELY(%s(c, S + %u, 0) != WAFT_AOT_RETURNED))\n            ",
         fn, k);
-    handoff(o, after, k);
+    handoff_after_call(o, after, k);
     put(o, "\n       ");
     for (uint32_t i = 0; i < ty->nresults; i++)
         put(o, " v%u = S[%u];", k + i, k + i);
@@ -318,24 +325,21 @@ static void emit_direct_call(out *o, uint32_t pc, uint32_t after, uint32_t t, ui
 }
 
 /* A call of defined function `d` through its direct entry (dN): arguments and the first
- * result in registers, the status with the result. Only the callee frame's function and fp
- * are written here; its pc and sp are written if it unwinds (spill). */
+ * result in registers, the status with the result. Nothing is written to the frame stack:
+ * the callee writes its frame, and the frame count, only if it unwinds (spill). */
 static void emit_fast_call(out *o, const waft_module *m, uint32_t pc, uint32_t after, uint32_t t,
-                           uint32_t k, const dec_functype *ty, uint32_t d, uint32_t func)
+                           uint32_t k, const dec_functype *ty, uint32_t d)
 {
     put(o,
         "    {\n        if (WAFT_AOT_UNLIKELY(fi + 1 >= c->max_frames || S + %u + %uu > "
         "c->stack_end))\n            ",
         k, m->icode[d].max_height);
     handoff(o, pc, t);
-    put(o, "\n        c->frames[fi + 1].func = c->func_ids[%u];\n", func);
-    put(o, "        c->frames[fi + 1].fp = (uint32_t)(S - c->stack) + %u;\n", k);
-    put(o, "        *c->nframes = fi + 2;\n");
-    put(o, "        waft_aot_ret r_ = d%u(c, S + %u, fi + 1", d, k);
+    put(o, "\n        waft_aot_ret r_ = d%u(c, S + %u, fi + 1", d, k);
     for (uint32_t i = 0; i < ty->nparams; i++)
         put(o, ", v%u", k + i);
     put(o, ");\n        if (WAFT_AOT_UNLIKELY(r_.status != WAFT_AOT_RETURNED))\n            ");
-    handoff(o, after, k);
+    handoff_after_call(o, after, k);
     put(o, "\n       ");
     if (ty->nresults)
         put(o, " v%u = r_.value;", k);
@@ -581,14 +585,18 @@ static void emit_ins(out *o, const fn_info *fi, uint32_t pc, uint32_t t)
             put(o, "    { uint64_t r_ = 0;");
         for (uint32_t i = 1; i < n; i++)
             put(o, " S[%u] = v%u;", i, t - n + i);
-        put(o, " *c->nframes = fi; return (waft_aot_ret){ r_, WAFT_AOT_RETURNED }; }\n");
+        put(o, " return (waft_aot_ret){ r_, WAFT_AOT_RETURNED }; }\n");
         return;
     }
     case OP_CALL: {
         const dec_functype *ty = dec_func_type(m, ins[1]);
         uint32_t k = t - ty->nparams;
         if (ins[1] < m->nfunc_imports) {
-            put(o, "   ");
+            /* the host sees this frame on top, as the interpreter leaves it (rt_call) */
+            put(o,
+                "    *c->nframes = fi + 1; c->frames[fi].func = c->func_ids[%u];"
+                " c->frames[fi].fp = (uint32_t)(S - c->stack);\n   ",
+                fi->fid);
             for (uint32_t i = 0; i < ty->nparams; i++)
                 put(o, " S[%u] = v%u;", k + i, k + i);
             put(o, "\n    if (c->rt->call(c, %u, S + %u, %u) != WAFT_AOT_RETURNED) ", ins[1], k,
@@ -600,7 +608,7 @@ static void emit_ins(out *o, const fn_info *fi, uint32_t pc, uint32_t t)
             put(o, "\n    RELOAD();\n");
             return;
         }
-        emit_fast_call(o, m, pc, after, t, k, ty, ins[1] - m->nfunc_imports, ins[1]);
+        emit_fast_call(o, m, pc, after, t, k, ty, ins[1] - m->nfunc_imports);
         return;
     }
     case OP_CALL_INDIRECT: {
@@ -691,7 +699,7 @@ static void emit_direct_head(out *o, uint32_t d, uint32_t nparams)
 static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_alloc *a)
 {
     const icode_func *f = &m->icode[d];
-    fn_info fi = { m, f, NULL, NULL, NULL };
+    fn_info fi = { m, f, NULL, NULL, NULL, m->nfunc_imports + d };
     fi.height = base_malloc(a, (size_t)(f->len + 1) * sizeof *fi.height);
     fi.target = base_calloc(a, (size_t)f->len + 1, sizeof *fi.target);
     if (!fi.height || !fi.target) {
@@ -790,7 +798,9 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
     }
     /* every live path ends in a return, a branch or a handoff; unwinding writes the slots
      * [0, hn) and the frame's pc and sp */
-    put(o, "spill:\n");
+    /* the innermost activation that unwinds sets the frame count; every one writes its
+     * whole frame, which no one else has written (direct calls push nothing) */
+    put(o, "spill:\n    *c->nframes = fi + 1;\nspill_caller:\n");
     if (!in_frame) {
         put(o, "    switch (hn) {\n");
         for (uint32_t i = maxh; i > 0; i--) {
@@ -800,18 +810,22 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
         }
         put(o, "    default: break;\n    }\n");
     }
+    put(o, "    c->frames[fi].func = c->func_ids[%u];\n", fi.fid);
+    put(o, "    c->frames[fi].fp = (uint32_t)(S - c->stack);\n");
     put(o, "    c->frames[fi].pc = hp;\n    c->frames[fi].sp = (uint32_t)(S - c->stack) + hn;\n");
     put(o, "    return (waft_aot_ret){ 0, WAFT_AOT_UNWOUND };\n}\n");
     for (uint32_t i = 0; in_frame && i < maxh; i++)
         put(o, "#undef v%u\n", i);
     /* the entry of libwaft and indirect calls (abi.h): arguments and results in the slots */
     put(o, "WAFT_AOT_FN uint32_t f%u(waft_aot_ctx *c, uint64_t *S, uint32_t at)\n{\n", d);
-    put(o, "    waft_aot_ret r = d%u(c, S, (uint64_t)(*c->nframes - 1) | (uint64_t)at << 32", d);
+    put(o, "    uint32_t fi = *c->nframes - 1;\n");
+    put(o, "    waft_aot_ret r = d%u(c, S, (uint64_t)fi | (uint64_t)at << 32", d);
     for (uint32_t i = 0; i < f->nparams; i++)
         put(o, ", S[%u]", i);
-    put(o, ");\n");
+    put(o, ");\n    if (r.status == WAFT_AOT_RETURNED) {\n        *c->nframes = fi;\n");
     if (dec_func_type(m, m->nfunc_imports + d)->nresults)
-        put(o, "    if (r.status == WAFT_AOT_RETURNED)\n        S[0] = r.value;\n");
+        put(o, "        S[0] = r.value;\n");
+    put(o, "    }\n");
     put(o, "    return (uint32_t)r.status;\n}\n\n");
     base_free(a, fi.height);
     base_free(a, fi.target);
