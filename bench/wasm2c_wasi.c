@@ -23,12 +23,12 @@
 #define CAT3(a, b, c)  a##b##c
 #define XCAT3(a, b, c) CAT3(a, b, c)
 
-#define INSTANCE XCAT3(Z_, MOD, _instance_t)
+#define INSTANCE    XCAT3(Z_, MOD, _instance_t)
 #define INIT_MODULE XCAT3(Z_, MOD, _init_module)
 #define INSTANTIATE XCAT3(Z_, MOD, _instantiate)
-#define START XCAT3(Z_, MOD, Z__start)
-#define MEMORY XCAT3(Z_, MOD, Z_memory)
-#define WASI(name) Z_wasi_snapshot_preview1Z_##name
+#define START       XCAT3(Z_, MOD, Z__start)
+#define MEMORY      XCAT3(Z_, MOD, Z_memory)
+#define WASI(name)  Z_wasi_snapshot_preview1Z_##name
 
 struct Z_wasi_snapshot_preview1_instance_t {
     wasm_rt_memory_t *mem;
@@ -71,8 +71,7 @@ u32 WASI(args_get)(struct Z_wasi_snapshot_preview1_instance_t *w, u32 pv, u32 pb
     return 0;
 }
 
-u32 WASI(fd_write)(struct Z_wasi_snapshot_preview1_instance_t *w, u32 fd, u32 iovs, u32 n,
-                   u32 pw)
+u32 WASI(fd_write)(struct Z_wasi_snapshot_preview1_instance_t *w, u32 fd, u32 iovs, u32 n, u32 pw)
 {
     uint32_t total = 0;
     for (uint32_t i = 0; i < n; i++) {
