@@ -796,10 +796,9 @@ static waft_result emit_func(out *o, const waft_module *m, uint32_t d, base_allo
         emit_ins(o, &fi, pc, nl + h);
         h = step(&fi, pc, h);
     }
-    /* every live path ends in a return, a branch or a handoff; unwinding writes the slots
-     * [0, hn) and the frame's pc and sp */
-    /* the innermost activation that unwinds sets the frame count; every one writes its
-     * whole frame, which no one else has written (direct calls push nothing) */
+    /* every live path ends in a return, a branch or a handoff. Unwinding writes the slots
+     * [0, hn) and the whole frame, which no one else has written (direct calls push
+     * nothing); the innermost activation that unwinds also sets the frame count */
     put(o, "spill:\n    *c->nframes = fi + 1;\nspill_caller:\n");
     if (!in_frame) {
         put(o, "    switch (hn) {\n");
