@@ -7,6 +7,9 @@ export XDG_RUNTIME_DIR=$PWD/xdg
 mkdir -m 700 xdg
 
 alive() { kill -0 "$pid" 2>/dev/null; }
+# run.out is removed before each start: the shell truncates it only once the background
+# job runs, so a "ready" left by the previous run could be read first (and a signal sent
+# before the new run has its handler)
 ready() { grep -q ready run.out 2>/dev/null; }
 # stop_with_good_image: a checkpoint that can be written still works and stops the run.
 stop_with_good_image()
@@ -21,6 +24,7 @@ stop_with_good_image()
 }
 
 # 1: a directory that does not exist
+rm -f run.out
 "$waft" run m.wasm >run.out 2>run.err &
 pid=$!
 wait_until 20 ready
@@ -32,6 +36,7 @@ stop_with_good_image "no such directory"
 
 # 2: a full disk: the image's temporary file is a link to /dev/full (writes get ENOSPC)
 ln -s /dev/full full.img.tmp
+rm -f run.out
 "$waft" run m.wasm >run.out 2>run.err &
 pid=$!
 wait_until 20 ready
@@ -42,6 +47,7 @@ stop_with_good_image "full disk"
 
 # 3: the same with --checkpoint-signal
 ln -sf /dev/full full.img.tmp
+rm -f run.out
 "$waft" run --image full.img --checkpoint-signal USR1 m.wasm >run.out 2>run.err &
 pid=$!
 wait_until 20 ready
@@ -53,6 +59,7 @@ stop_with_good_image "signal, full disk"
 
 # 4: the guest holds every descriptor it can get
 touch f
+rm -f run.out
 (ulimit -n 40 && exec "$waft" run --dir . m.wasm) >run.out 2>run.err &
 pid=$!
 wait_until 20 ready
