@@ -10,9 +10,8 @@
  *  - A compiled function runs on the interpreter's frame stack: its frame (function, fp) is
  *    pushed by its caller when it is entered through fN, its slots are the interpreter's
  *    slots [fp, fp + max_height), and slot i lives in the C variable v<i> while it runs.
- *    Through its entry fN (waft_aot_fn:
- *    libwaft, call_indirect) arguments and results pass through the slots, as in the
- *    interpreter; through its direct entry dN (calls between compiled functions) they are C
+ *    Through its entry fN (waft_aot_fn: libwaft, call_indirect) arguments and results
+ *    pass through the slots, as in the interpreter; through its direct entry dN (calls between compiled functions) they are C
  *    arguments and the first result comes back in waft_aot_ret; its caller pushes nothing,
  *    and it writes its whole frame only if it unwinds (the innermost also the frame count)
  *    or, function and fp, before a host call.
