@@ -11,10 +11,10 @@
  *    pushed by its caller when it is entered through fN, its slots are the interpreter's
  *    slots [fp, fp + max_height), and slot i lives in the C variable v<i> while it runs.
  *    Through its entry fN (waft_aot_fn: libwaft, call_indirect) arguments and results
- *    pass through the slots, as in the interpreter; through its direct entry dN (calls between compiled functions) they are C
- *    arguments and the first result comes back in waft_aot_ret; its caller pushes nothing,
- *    and it writes its whole frame only if it unwinds (the innermost also the frame count)
- *    or, function and fp, before a host call.
+ *    pass through the slots, as in the interpreter; through its direct entry dN (calls
+ *    between compiled functions) they are C arguments and the first result comes back in
+ *    waft_aot_ret; its caller pushes nothing, and it writes its whole frame only if it
+ *    unwinds (the innermost also the frame count) or, function and fp, before a host call.
  *  - It returns WAFT_AOT_RETURNED (fN: its frame popped, results in slots [fp, fp +
  *    nresults); dN: the first result in waft_aot_ret, the others in the slots)
  *    or WAFT_AOT_UNWOUND: then it has written every live slot to the stack and its frame's
