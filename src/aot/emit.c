@@ -178,6 +178,24 @@ static const dec_functype *type_of_call(const waft_module *m, const uint32_t *in
     return &m->types[ins[1]];
 }
 
+/* Operands an instruction of the semantic table pops; it pushes one result, but a store. */
+static uint32_t sem_pops(uint8_t kind)
+{
+    switch (kind) {
+    case K_STORE:
+    case K_BIN:
+    case K_CMP:
+    case K_FBIN:
+    case K_DBIN:
+    case K_FCMP:
+    case K_DCMP:
+    case K_CHECKED:
+        return 2;
+    default:
+        return 1; /* loads and unary operations */
+    }
+}
+
 /* Records that a live branch reaches `target` with height h. */
 static void reach(fn_info *fi, uint32_t target, uint32_t h)
 {
@@ -257,20 +275,7 @@ static uint32_t step(fn_info *fi, uint32_t pc, uint32_t h)
     default:
         break;
     }
-    switch (se->kind) {
-    case K_STORE:
-        return h - 2;
-    case K_BIN:
-    case K_CMP:
-    case K_FBIN:
-    case K_DBIN:
-    case K_FCMP:
-    case K_DCMP:
-    case K_CHECKED:
-        return h - 1;
-    default:
-        return h; /* loads and unary operations */
-    }
+    return h - sem_pops(se->kind) + (se->kind != K_STORE);
 }
 
 /* ==== Emission of one function ==== */
@@ -297,6 +302,18 @@ static void moves(out *o, uint32_t t, uint32_t keep, uint32_t drop)
         put(o, " v%u = v%u;", t - drop - keep + i, t - keep + i);
 }
 
+/* Before a call whose callee's frame starts at slot k and uses `maxh` slots (a C
+ * expression): the interpreter makes it (and traps) when the frame stack or the value
+ * stack would overflow, with the interpreter's own limits. */
+static void emit_call_check(out *o, uint32_t pc, uint32_t t, uint32_t k, const char *maxh)
+{
+    put(o,
+        "        if (WAFT_AOT_UNLIKELY(fi + 1 >= c->max_frames || (uint64_t)(c->stack_end - S) < "
+        "%uu + (uint64_t)(%s)))\n            ",
+        k, maxh);
+    handoff(o, pc, t);
+}
+
 /* A call of a compiled function: `fn` is a C expression naming it, `maxh` its slots; `t`
  * one past the top slot before the instruction (the arguments start at k). */
 static void emit_direct_call(out *o, uint32_t pc, uint32_t after, uint32_t t, uint32_t k,
@@ -304,11 +321,7 @@ static void emit_direct_call(out *o, uint32_t pc, uint32_t after, uint32_t t, ui
                              const char *func_id)
 {
     put(o, "    {\n        uint32_t n_ = fi + 1, cfp_ = (uint32_t)(S - c->stack) + %u;\n", k);
-    put(o,
-        "        if (WAFT_AOT_UNLIKELY(n_ >= c->max_frames || cfp_ + (uint64_t)(%s) > "
-        "c->stack_slots))\n            ",
-        maxh);
-    handoff(o, pc, t);
+    emit_call_check(o, pc, t, k, maxh);
     put(o, "\n       ");
     for (uint32_t i = 0; i < ty->nparams; i++)
         put(o, " S[%u] = v%u;", k + i, k + i);
@@ -330,11 +343,10 @@ static void emit_direct_call(out *o, uint32_t pc, uint32_t after, uint32_t t, ui
 static void emit_fast_call(out *o, const waft_module *m, uint32_t pc, uint32_t after, uint32_t t,
                            uint32_t k, const dec_functype *ty, uint32_t d)
 {
-    put(o,
-        "    {\n        if (WAFT_AOT_UNLIKELY(fi + 1 >= c->max_frames || S + %u + %uu > "
-        "c->stack_end))\n            ",
-        k, m->icode[d].max_height);
-    handoff(o, pc, t);
+    char maxh[16];
+    snprintf(maxh, sizeof maxh, "%uu", m->icode[d].max_height);
+    put(o, "    {\n");
+    emit_call_check(o, pc, t, k, maxh);
     put(o, "\n        waft_aot_ret r_ = d%u(c, S + %u, fi + 1", d, k);
     for (uint32_t i = 0; i < ty->nparams; i++)
         put(o, ", v%u", k + i);
@@ -371,24 +383,10 @@ static int pure_pops(const uint32_t *ins)
     default:
         break;
     }
-    switch (sems[ins[0]].kind) {
-    case K_UN:
-    case K_FUN:
-    case K_DUN:
-    case K_DEMOTE:
-    case K_PROMOTE:
-    case K_TRUNC_SAT:
-        return 1;
-    case K_BIN:
-    case K_CMP:
-    case K_FBIN:
-    case K_DBIN:
-    case K_FCMP:
-    case K_DCMP:
-        return 2;
-    default:
-        return -1;
-    }
+    uint8_t kind = sems[ins[0]].kind;
+    bool may_stop = kind == K_NONE || kind == K_LOAD || kind == K_STORE || kind == K_CHECKED ||
+                    kind == K_TRUNC; /* traps, or not in the table */
+    return may_stop ? -1 : (int)sem_pops(kind);
 }
 
 static bool nan_blind(uint8_t kind)
