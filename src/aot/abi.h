@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WAFT_AOT_ABI 4u
+#define WAFT_AOT_ABI 5u
 
 #define WAFT_AOT_RETURNED 0u
 #define WAFT_AOT_UNWOUND  1u
@@ -80,11 +80,10 @@ typedef struct waft_aot_rt {
  * have changed (entry from the interpreter, after calls into libwaft). */
 struct waft_aot_ctx {
     uint64_t *stack;        /* the store's slots */
-    uint64_t *stack_end;    /* one past them (stack + stack_slots) */
+    uint64_t *stack_end;    /* one past them */
     waft_aot_frame *frames; /* the store's frames */
     uint32_t *nframes;      /* the store's frame count */
     uint32_t max_frames;
-    uint32_t stack_slots;
     const int *pending;          /* attention: the store's interrupt flag (read relaxed) */
     uint8_t *mem;                /* memory 0 (NULL if none) */
     uint64_t memsize;            /* its size in bytes */

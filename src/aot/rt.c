@@ -88,7 +88,7 @@ static uint32_t rt_call(waft_aot_ctx *c, uint32_t func, uint64_t *args, uint32_t
         return WAFT_AOT_UNWOUND; /* a wasm function of another instance: the interpreter */
     uint32_t np = f->type->nparams, nr = f->type->nresults;
     uint64_t *res = args + np;
-    if ((size_t)(c->stack + c->stack_slots - res) < nr)
+    if ((size_t)(c->stack_end - res) < nr)
         return WAFT_AOT_UNWOUND; /* the interpreter traps: stack exhausted */
     /* as the interpreter leaves its frame during a host call: after the call, the results'
      * slots in use (a host that calls back in runs above them) */
@@ -149,7 +149,6 @@ static waft_aot_ctx *ctx_of(waft_store *s, waft_instance *inst)
     c->frames = (waft_aot_frame *)s->frames;
     c->nframes = &s->nframes;
     c->max_frames = s->max_frames;
-    c->stack_slots = s->stack_slots;
     c->stack_end = s->stack + s->stack_slots;
     c->pending = (const int *)&s->pending;
     c->globals = globals;
