@@ -730,8 +730,13 @@ int cli_ctl_request(long pid, const char *request, double timeout, char *ans, si
     }
     reply(fd, request);
     size_t n = 0;
+    int timed_out = 0;
     while (n < anslen - 1) {
         ssize_t r = read(fd, ans + n, anslen - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            timed_out = 1;
         if (r <= 0)
             break;
         n += (size_t)r;
@@ -744,7 +749,7 @@ int cli_ctl_request(long pid, const char *request, double timeout, char *ans, si
     if (nl)
         *nl = 0;
     *out_n = n;
-    return 0;
+    return n == 0 && timed_out;
 }
 
 /* ==== waft checkpoint PID ==== */
@@ -783,15 +788,21 @@ int cli_checkpoint_main(int argc, char **argv)
     snprintf(req, sizeof req, "checkpoint %d %s\n", leave, path);
     char ans[PATH_MAX + 64];
     size_t n = 0;
-    if (cli_ctl_request(pid, req, timeout, ans, sizeof ans, &n) != 0)
+    int waited = cli_ctl_request(pid, req, timeout, ans, sizeof ans, &n);
+    if (waited < 0)
         return CLI_EXIT_ERROR;
     if (strncmp(ans, "ok ", 3) == 0) {
         printf("waft: checkpoint of process %ld written to %s\n", pid, ans + 3);
         return CLI_EXIT_OK;
     }
-    if (n == 0)
+    if (n == 0 && waited)
         fprintf(stderr, "waft: checkpoint: no answer from process %ld within %.0f s\n", pid,
                 timeout);
+    else if (n == 0)
+        fprintf(stderr,
+                "waft: checkpoint: process %ld closed its control connection without an "
+                "answer (it has ended, or is ending)\n",
+                pid);
     else
         fprintf(stderr, "waft: checkpoint: process %ld: %s\n", pid,
                 strncmp(ans, "error ", 6) == 0 ? ans + 6 : ans);

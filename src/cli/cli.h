@@ -332,7 +332,8 @@ waft_result cli_ckpt_instantiate(waft_store *store, const waft_module *module,
 /* Sends one request line to the control socket of run `pid` and reads the one-line answer
  * (newline removed) into ans, waiting up to `timeout` seconds (0: as long as the run lives);
  * *out_n = 0 means no answer.
- * Returns 0, or -1 after a message (no such run). */
+ * Returns 0 (an answer, or the run closed the connection without one), 1 (no answer within
+ * `timeout`), or -1 after a message (no such run). */
 int cli_ctl_request(long pid, const char *request, double timeout, char *ans, size_t anslen,
                     size_t *out_n);
 

@@ -222,14 +222,17 @@ int cli_migrate_main(int argc, char **argv)
     /* the run bounds each of its waits on the peer; a whole migration has no bound (its
      * pre-copy lasts as long as the memory takes), and the answer comes when it ends, or
      * the connection closes if the run dies */
-    if (cli_ctl_request(pid, req, 0, ans, sizeof ans, &n) != 0)
+    if (cli_ctl_request(pid, req, 0, ans, sizeof ans, &n) < 0)
         return CLI_EXIT_ERROR;
     if (strncmp(ans, "ok ", 3) == 0) {
         printf("waft: process %ld %s\n", pid, ans + 3);
         return CLI_EXIT_OK;
     }
     if (n == 0)
-        fprintf(stderr, "waft: migrate: no answer from process %ld\n", pid);
+        fprintf(stderr,
+                "waft: migrate: process %ld closed its control connection without an answer "
+                "(it has ended, or is ending)\n",
+                pid);
     else
         fprintf(stderr, "waft: migrate: process %ld: %s\n", pid,
                 strncmp(ans, "error ", 6) == 0 ? ans + 6 : ans);

@@ -11,11 +11,26 @@ alive() { kill -0 "$pid" 2>/dev/null; }
 # job runs, so a "ready" left by the previous run could be read first (and a signal sent
 # before the new run has its handler)
 ready() { grep -q ready run.out 2>/dev/null; }
+# state: what the run is doing, for a failure message (alive or not, each thread's kernel
+# state and wait channel, its stderr)
+state()
+{
+    if alive; then
+        local t
+        for t in /proc/"$pid"/task/*; do
+            echo "  thread ${t##*/}: $(awk '{print $3}' "$t/stat" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+        done
+    else
+        echo "  the run has ended"
+    fi
+    echo "  run stderr: $(cat run.err)"
+}
 # stop_with_good_image: a checkpoint that can be written still works and stops the run.
 stop_with_good_image()
 {
     "$waft" checkpoint "$pid" --image "$PWD/good.img" >ck.out 2>ck.err ||
-        fail "checkpoint to a good path failed: $(cat ck.err)"
+        fail "$1: checkpoint to a good path failed: $(cat ck.err)
+$(state)"
     wait "$pid"
     local st=$?
     [[ $st == 0 ]] || fail "$1: run exited $st after a good checkpoint; stderr: $(cat run.err)"
