@@ -246,6 +246,7 @@ check:
 	bash tests/regress/run.sh $(BUILD)/waft
 	bash tests/wasi/run.sh $(BUILD)/waft
 	bash tests/ckpt/run.sh $(BUILD)/waft
+	WAFT_RESTORE_OPTS=--no-map bash tests/ckpt/run.sh $(BUILD)/waft 5
 	bash tests/ckpt/triggers.sh $(BUILD)/waft
 	bash tests/aot/run.sh $(BUILD)/waft
 	$(MAKE) sqlite-wasm

@@ -86,7 +86,7 @@ static void die(const char *what, const waft_error *err)
     exit(1);
 }
 
-static double time_restore(const char *path, int reps)
+static double time_restore(const char *path, int reps, waft_memory_restore how)
 {
     double t[8];
     for (int k = 0; k < reps; k++) {
@@ -100,6 +100,7 @@ static double time_restore(const char *path, int reps)
         double t0 = now();
         if (waft_image_load(e, path, &img, &err) != WAFT_OK)
             die("load", &err);
+        waft_image_set_memory_restore(img, how);
         size_t ml;
         const uint8_t *mb = waft_image_module(img, &ml);
         if (waft_module_new(e, mb, ml, &m, &err) != WAFT_OK || waft_store_new(e, &s) != WAFT_OK)
@@ -208,10 +209,12 @@ static void bench_size(const char *dir, unsigned mib, int compressible)
         zimage_bytes = (size_t)ftell(f);
         fclose(f);
     }
-    double restore = time_restore(path, reps);
+    double restore = time_restore(path, reps, WAFT_MEMORY_MAP_CHECKED);
+    double lazy = time_restore(path, reps, WAFT_MEMORY_MAP_LAZY);
+    double copied = time_restore(path, reps, WAFT_MEMORY_COPY);
     char zpath[640];
     snprintf(zpath, sizeof zpath, "%s.zst", path);
-    double zrestore = time_restore(zpath, reps);
+    double zrestore = time_restore(zpath, reps, WAFT_MEMORY_MAP_CHECKED);
     double gb = (double)size / 1e9;
     double m_write0 = median(tw0, reps);
     double m_memcpy = median(tm, reps), m_write = median(tw, reps), m_save = median(ts, reps),
@@ -221,11 +224,13 @@ static void bench_size(const char *dir, unsigned mib, int compressible)
            "\"save_gbps\":%.2f,\"save_fsync_gbps\":%.2f,\"save_zstd_gbps\":%.2f,"
            "\"restore_gbps\":%.2f,\"restore_zstd_gbps\":%.2f,"
            "\"save_vs_memcpy\":%.3f,\"save_vs_write\":%.3f,\"restore_vs_memcpy\":%.3f,"
+           "\"restore_ms\":{\"mapped_lazy\":%.2f,\"mapped_checked\":%.2f,\"copied\":%.2f,"
+           "\"zstd\":%.2f},"
            "\"image_bytes\":%zu,\"zstd_image_bytes\":%zu}\n",
            mib, compressible ? "compressible" : "random", (unsigned long long)size, gb / m_memcpy,
            gb / m_write0, gb / m_write, gb / m_save, gb / m_sync, gb / m_z, gb / restore,
-           gb / zrestore, m_memcpy / m_save, m_write0 / m_save, m_memcpy / restore, image_bytes,
-           zimage_bytes);
+           gb / zrestore, m_memcpy / m_save, m_write0 / m_save, m_memcpy / restore, lazy * 1e3,
+           restore * 1e3, copied * 1e3, zrestore * 1e3, image_bytes, zimage_bytes);
     fflush(stdout);
     unlink(path);
     unlink(zpath);
@@ -269,6 +274,7 @@ static void bench_latency(const char *dir)
         double t0 = now();
         if (waft_image_load(e2, path, &img, &err) != WAFT_OK)
             die("load", &err);
+        waft_image_set_memory_restore(img, WAFT_MEMORY_MAP_LAZY);
         size_t ml;
         const uint8_t *mb = waft_image_module(img, &ml);
         if (waft_module_new(e2, mb, ml, &m2, &err) != WAFT_OK ||

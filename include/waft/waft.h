@@ -355,6 +355,17 @@ WAFT_API void waft_call_memory_written(waft_call *call, uint64_t offset, uint64_
 /* Whether the caller's memory is tracked (so a host may skip computing what it wrote). */
 WAFT_API int waft_call_memory_tracked(waft_call *call);
 
+/* ==== Memory mapped from an image (waft_image_restore, waft_snapshot.h) ==== */
+
+/* Whether some of the memory's pages are mapped from an image file: such a page holds data
+ * although the kernel reports it untouched (/proc/self/pagemap) until it is read. */
+WAFT_API int waft_memory_file_backed(const waft_store *store, waft_extern memory);
+/* For host functions that hand [offset, offset + len) of the caller's memory to the kernel
+ * (read(2), write(2), ...): pages still mapped lazily from an image (WAFT_MEMORY_MAP_LAZY)
+ * are checked and opened first, since the kernel would fail on them (EFAULT) rather than
+ * fault. No-op otherwise, or if out of bounds. The WASI functions call it. */
+WAFT_API void waft_call_memory_touch(waft_call *call, uint64_t offset, uint64_t len);
+
 WAFT_API waft_result waft_table_size(const waft_store *store, waft_extern table,
                                      uint32_t *out_size);
 WAFT_API waft_result waft_table_get(const waft_store *store, waft_extern table, uint32_t i,

@@ -99,6 +99,23 @@ WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path, waft
                                      waft_error *out_err);
 WAFT_API void waft_image_free(waft_image *image);
 
+/* How waft_image_restore sets linear memory from an image that waft_image_load read from a
+ * file and whose pages are aligned in it (every uncompressed image waft writes). Memory
+ * is checked by the MiB against the image's checksums in every mode. */
+typedef enum waft_memory_restore {
+    /* the default: pages are mapped from the file (copy-on-write) and read when the program
+     * touches them; every MiB is checked before waft_image_restore returns */
+    WAFT_MEMORY_MAP_CHECKED = 0,
+    /* mapped, and each MiB is checked when it is first touched (by the program or the
+     * host): nothing is read up front. A damaged MiB found then cannot be reported to a
+     * caller: waft prints one line naming the image and the bytes and ends the process
+     * (status 1), before the program reads them */
+    WAFT_MEMORY_MAP_LAZY = 1,
+    /* copied into anonymous memory and checked, as compressed images always are */
+    WAFT_MEMORY_COPY = 2
+} waft_memory_restore;
+WAFT_API void waft_image_set_memory_restore(waft_image *image, waft_memory_restore how);
+
 /* The embedded module bytes (NULL if the image has only the hash). */
 WAFT_API const uint8_t *waft_image_module(const waft_image *image, size_t *out_len);
 /* SHA-256 of a module's bytes, as images record it. */

@@ -597,6 +597,22 @@ WAFT_API void waft_call_memory_written(waft_call *call, uint64_t offset, uint64_
         store_mark_range(m->marks, offset, len);
 }
 
+WAFT_API void waft_call_memory_touch(waft_call *call, uint64_t offset, uint64_t len)
+{
+    if (!call || !call->inst || !call->inst->mem0)
+        return;
+    store_memory *m = call->inst->mem0;
+    if (m->lazy && len && offset <= m->size && len <= m->size - offset)
+        store_memory_touch(m, offset, len);
+}
+
+WAFT_API int waft_memory_file_backed(const waft_store *store, waft_extern memory)
+{
+    if (!store || memory.kind != WAFT_EXTERN_MEMORY || memory.index >= store->nmemories)
+        return 0;
+    return store->memories[memory.index]->file_backed;
+}
+
 WAFT_API waft_result waft_memory_grow(waft_store *store, waft_extern memory, uint32_t delta,
                                       uint32_t *out_old_pages)
 {

@@ -324,6 +324,33 @@ uint32_t base_crc32c(uint32_t crc, const void *p, size_t n)
     return crc32c_soft(crc, p, n);
 }
 
+/* CRC-32C of A||B from crc(A), crc(B) and |B|: crc(A) times x^(8|B|), plus crc(B), in
+ * GF(2)[x] modulo the polynomial. Reflected representation, as in the table: bit 31 is the
+ * coefficient of x^0. The pre- and post-conditioning cancel out (as in zlib's combine). */
+#define CRC32C_POLY 0x82F63B78u
+
+static uint32_t gf2_mul(uint32_t a, uint32_t b)
+{
+    uint32_t prod = 0;
+    for (uint32_t m = 1u << 31; m; m >>= 1) {
+        if (a & m)
+            prod ^= b;
+        b = b & 1 ? (b >> 1) ^ CRC32C_POLY : b >> 1; /* b times x */
+    }
+    return prod;
+}
+
+uint32_t base_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    uint32_t factor = 1u << 31, sq = 1u << 23; /* x^0; x^8 (one byte) */
+    for (; len_b; len_b >>= 1) {
+        if (len_b & 1)
+            factor = gf2_mul(factor, sq);
+        sq = gf2_mul(sq, sq);
+    }
+    return gf2_mul(crc_a, factor) ^ crc_b;
+}
+
 /* ==== SHA-256 ==== */
 
 static const uint32_t sha_k[64] = {

@@ -89,6 +89,9 @@ WAFT_INTERNAL bool codec_at_end(const base_codec *c);
 
 /* CRC-32C (Castagnoli), software, any endianness. crc starts at 0. */
 WAFT_INTERNAL uint32_t base_crc32c(uint32_t crc, const void *p, size_t n);
+/* The CRC-32C of A followed by B, from crc(A), crc(B) and B's length, without the bytes
+ * (O(log len_b)): how an image's memory record is checked without reading its pages. */
+WAFT_INTERNAL uint32_t base_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 
 /* SHA-256 (FIPS 180-4). */
 typedef struct base_sha256 {

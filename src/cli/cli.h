@@ -371,6 +371,8 @@ typedef struct cli_restore_options {
     cli_wasi_options wasi; /* --dir, --keep-dirs */
     cli_ckpt_options ckpt; /* as for waft run */
     cli_tier_options tier; /* --tier */
+    int verify;            /* --verify: memory checked before the run goes on */
+    int no_map;            /* --no-map: memory copied, not mapped */
 } cli_restore_options;
 
 /* The options of `waft run` (run.c). */

@@ -259,6 +259,13 @@ static const cli_option restore_options[] = {
         "the module, for images saved without it; its SHA-256\n"
         "must match the image's",
         .expect = "a file name"),
+    OPT(CLI_OPT_FLAG, "--verify", NULL, cli_restore_options, verify,
+        "check every MiB of memory against the image's\n"
+        "checksums before the program goes on (by default each\n"
+        "MiB is checked when the program first touches it)"),
+    OPT(CLI_OPT_FLAG, "--no-map", NULL, cli_restore_options, no_map,
+        "copy memory from the image instead of mapping it\n"
+        "(checked before the program goes on)"),
 };
 
 static const cli_opt_group restore_groups[] = {
@@ -278,9 +285,14 @@ static const cli_verb restore_verb = {
              "and environment; monotonic clocks go on from their saved values.\n",
     .groups = restore_groups,
     .ngroups = sizeof restore_groups / sizeof restore_groups[0],
-    .outro = "Exit status: as for waft run; 1 with one line naming the problem when the image\n"
-             "is damaged, belongs to another module, or a file it had open is missing or has\n"
-             "changed (e.g. is shorter than the saved offset).\n",
+    .outro = "Memory of an uncompressed image is mapped from the file, copy-on-write: the\n"
+             "restore reads nothing up front, and pages are read when the program touches\n"
+             "them. Do not change IMAGE in place while the program runs (waft's own\n"
+             "checkpoints replace the file, which is safe).\n"
+             "Exit status: as for waft run; 1 with one line naming the problem when the image\n"
+             "is damaged (also later, when the program first touches a damaged MiB: the run\n"
+             "stops before it reads it), belongs to another module, or a file it had open is\n"
+             "missing or has changed (e.g. is shorter than the saved offset).\n",
     .max_positional = 1,
 };
 

@@ -53,6 +53,9 @@ int cli_restore_main(int argc, char **argv)
         cli_report_error(image_path, r, &err);
         goto done;
     }
+    waft_image_set_memory_restore(img, o.no_map   ? WAFT_MEMORY_COPY
+                                       : o.verify ? WAFT_MEMORY_MAP_CHECKED
+                                                  : WAFT_MEMORY_MAP_LAZY);
     size_t mlen;
     const uint8_t *mbytes = waft_image_module(img, &mlen);
     if (module_path) {

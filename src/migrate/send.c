@@ -243,7 +243,8 @@ static size_t drop_untouched(waft_migration *m, uint32_t *list, size_t n)
     uint64_t size;
     const uint8_t *mem = m->has_mem ? waft_memory_data(m->store, m->mem, &size) : NULL;
     long sys_page = sysconf(_SC_PAGESIZE);
-    if (!mem || n == 0 || sys_page != (long)MIG_PAGE)
+    /* pages mapped from an image are data the kernel may report untouched */
+    if (!mem || n == 0 || sys_page != (long)MIG_PAGE || waft_memory_file_backed(m->store, m->mem))
         return n;
     int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (fd < 0)

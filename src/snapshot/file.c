@@ -34,6 +34,8 @@ static waft_image *image_new(waft_engine *engine)
         img->alloc = &engine->alloc;
         img->version = WAFT_IMAGE_VERSION;
         img->fuel = UINT64_MAX;
+        img->fd = -1;
+        snprintf(img->path, sizeof img->path, "image");
     }
     return img;
 }
@@ -73,6 +75,8 @@ WAFT_API void waft_image_free(waft_image *img)
 #if defined(WAFT_POSIX_FILES)
     if (img->map)
         munmap(img->map, img->map_len);
+    if (img->fd >= 0)
+        close(img->fd);
 #endif
     base_free(a, img);
 }
@@ -293,23 +297,23 @@ WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path, waft
         return WAFT_ERR_IO;
     }
     size_t len = (size_t)st.st_size;
-    int flags = MAP_PRIVATE;
-#if defined(MAP_POPULATE)
-    flags |= MAP_POPULATE;
-#endif
-    void *map = mmap(NULL, len, PROT_READ, flags, fd, 0);
-    close(fd);
+    /* not populated: the pages of a MEMA record are read only where restore needs them */
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
         base_error_set(out_err, WAFT_ERR_IO, -1, -1, "%s: %s", path, strerror(errno));
+        close(fd);
         return WAFT_ERR_IO;
     }
     waft_image *img = image_new(engine);
     if (!img) {
         munmap(map, len);
+        close(fd);
         return WAFT_ERR_NOMEM;
     }
     img->map = map;
     img->map_len = len;
+    img->fd = fd; /* restore maps memory from it */
+    snprintf(img->path, sizeof img->path, "%s", path);
     waft_result r = snap_decode(img, map, len, out_err);
     if (r != WAFT_OK) {
         waft_image_free(img);
@@ -353,6 +357,13 @@ WAFT_API waft_result waft_image_load(waft_engine *engine, const char *path, waft
     base_free(&engine->alloc, buf);
     return r;
 #endif
+}
+
+WAFT_API void waft_image_set_memory_restore(waft_image *image, waft_memory_restore how)
+{
+    if (image &&
+        (how == WAFT_MEMORY_MAP_CHECKED || how == WAFT_MEMORY_MAP_LAZY || how == WAFT_MEMORY_COPY))
+        image->memory_restore = (uint8_t)how;
 }
 
 WAFT_API const uint8_t *waft_image_module(const waft_image *image, size_t *out_len)

@@ -42,7 +42,8 @@ static const uint8_t image_magic[8] = { 0x89, 'W', 'A', 'F', 'T', '\r', '\n', 0x
 enum {
     TAG_MODULE = TAG('M', 'O', 'D', 'L'),
     TAG_MEMORY = TAG('M', 'E', 'M', 'S'),
-    TAG_MEMORY_LAYOUT = TAG('M', 'E', 'M', 'L'), /* sizes only: contents sent elsewhere */
+    TAG_MEMORY_LAYOUT = TAG('M', 'E', 'M', 'L'),  /* sizes only: contents sent elsewhere */
+    TAG_MEMORY_ALIGNED = TAG('M', 'E', 'M', 'A'), /* pages 4 KiB-aligned, checked by the MiB */
     TAG_TABLES = TAG('T', 'A', 'B', 'L'),
     TAG_GLOBALS = TAG('G', 'L', 'O', 'B'),
     TAG_SEGMENTS = TAG('S', 'E', 'G', 'S'),
@@ -55,6 +56,8 @@ enum {
     REC_REQUIRED = 1,
     REC_COMPRESSED = 2
 };
+
+#define CHECKSUM_BAD SNAP_CHECKSUM_BAD
 
 
 void snap_name_escape(const uint8_t *name, uint32_t len, char out[SNAP_EXT_NAME_SHOWN])
@@ -187,6 +190,154 @@ static void rec_memories(base_codec *c, waft_image *img)
             m->chunks = codec_span(c, NULL, (size_t)(stored * SNAP_CHUNK));
         }
     }
+}
+
+static bool chunk_stored(const uint8_t *map, uint64_t k)
+{
+    return (map[k / 8] >> (k % 8)) & 1u;
+}
+
+/* MEMA: as MEMS, but every memory's head (sizes, bitmap, one CRC-32C per MiB of memory over
+ * its stored chunks) comes first, then zero padding up to a 4 KiB boundary of the file, then
+ * each memory's stored chunks. So the chunks can be mapped from the file, and the record's
+ * own checksum is checked from the head and the per-MiB checksums alone (CRC combination):
+ * reading the image does not read its pages; each MiB is checked against its checksum when
+ * restore copies or maps it (restore.c). */
+static void rec_mema(base_codec *c, waft_image *img, uint32_t index)
+{
+    (void)index;
+    static const uint8_t zeros[SNAP_CHUNK];
+    if (!c->writing) {
+        img->memory_external = false;
+        img->memory_aligned = true;
+    }
+    codec_u32(c, &img->nmemories);
+    img->memories =
+        codec_array(c, img->alloc, img->memories, img->nmemories, sizeof *img->memories, 9);
+    for (uint32_t i = 0; i < img->nmemories && !c->failed; i++) {
+        snap_memory *m = &img->memories[i];
+        codec_u32(c, &m->pages);
+        codec_u32(c, &m->max_pages);
+        codec_bool(c, &m->has_max);
+        if (!c->writing && (m->pages > 65536 || m->max_pages > 65536 || m->pages > m->max_pages)) {
+            codec_fail(c, "memory %u: %u pages with maximum %u is impossible", i, m->pages,
+                       m->max_pages);
+            return;
+        }
+        uint64_t nchunks = (uint64_t)m->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK);
+        uint64_t map_bytes = (nchunks + 7) / 8;
+        uint64_t ngran = (nchunks + SNAP_GRANULE_CHUNKS - 1) / SNAP_GRANULE_CHUNKS;
+        if (c->writing) {
+            uint8_t *map = base_calloc(c->alloc, (size_t)map_bytes + 1, 1);
+            uint8_t *crcs = base_calloc(c->alloc, (size_t)ngran * 4 + 1, 1);
+            if (!map || !crcs) {
+                base_free(c->alloc, map);
+                base_free(c->alloc, crcs);
+                codec_fail(c, "out of memory");
+                return;
+            }
+            for (uint64_t k = 0; k < nchunks; k++)
+                if (!chunk_is_zero(m->data + k * SNAP_CHUNK))
+                    map[k / 8] |= (uint8_t)(1u << (k % 8));
+            for (uint64_t g = 0; g < ngran; g++) {
+                uint32_t crc = 0;
+                uint64_t end = (g + 1) * SNAP_GRANULE_CHUNKS;
+                for (uint64_t k = g * SNAP_GRANULE_CHUNKS; k < end && k < nchunks; k++)
+                    if (chunk_stored(map, k))
+                        crc = base_crc32c(crc, m->data + k * SNAP_CHUNK, SNAP_CHUNK);
+                base_store32(crcs + 4 * g, crc);
+            }
+            codec_raw(c, map, (size_t)map_bytes);
+            codec_raw(c, crcs, (size_t)ngran * 4);
+            base_free(c->alloc, crcs);
+            m->bitmap = map; /* the writer's, until its chunks are written below */
+        } else {
+            const uint8_t *map = codec_span(c, NULL, (size_t)map_bytes);
+            const uint8_t *crcs = map ? codec_span(c, NULL, (size_t)ngran * 4) : NULL;
+            if (!crcs)
+                return;
+            if (nchunks % 8 && (map[map_bytes - 1] >> (nchunks % 8)) != 0) {
+                codec_fail(c, "memory %u: bitmap has bits past the last page", i);
+                return;
+            }
+            uint64_t stored = 0;
+            for (uint64_t g = 0; g < ngran; g++) {
+                uint64_t here = 0, end = (g + 1) * SNAP_GRANULE_CHUNKS;
+                for (uint64_t k = g * SNAP_GRANULE_CHUNKS; k < end && k < nchunks; k++)
+                    here += chunk_stored(map, k);
+                if (!here && base_load32(crcs + 4 * g) != 0) {
+                    codec_fail(c, "memory %u: MiB %llu stores no page but has a checksum", i,
+                               (unsigned long long)g);
+                    return;
+                }
+                stored += here;
+            }
+            m->bitmap = (uint8_t *)map;
+            m->granule_crcs = crcs;
+            m->nstored = stored;
+        }
+    }
+    if (c->failed)
+        return;
+    /* padding: the chunks start at a multiple of 4 KiB from the start of the file */
+    uint32_t pad = 0;
+    if (c->writing) {
+        uint64_t at = img->wire_at + codec_written(c) + 4;
+        pad = (uint32_t)((SNAP_CHUNK - at % SNAP_CHUNK) % SNAP_CHUNK);
+    }
+    codec_u32(c, &pad);
+    if (c->writing) {
+        codec_raw(c, (void *)zeros, pad);
+    } else {
+        const uint8_t *p = pad < SNAP_CHUNK ? codec_span(c, NULL, pad) : NULL;
+        if (!p && !c->failed)
+            codec_fail(c, "padding of %u bytes is more than a page", pad);
+        if (!p)
+            return;
+        if (pad && (p[0] != 0 || memcmp(p, p + 1, pad - 1) != 0)) {
+            codec_fail(c, "padding is not zero");
+            return;
+        }
+    }
+    /* reading: the record's checksum from the head's bytes and the per-MiB checksums */
+    uint32_t total = c->writing ? 0 : base_crc32c(0, c->in, c->pos);
+    for (uint32_t i = 0; i < img->nmemories && !c->failed; i++) {
+        snap_memory *m = &img->memories[i];
+        uint64_t nchunks = (uint64_t)m->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK);
+        if (c->writing) {
+            for (uint64_t k = 0; k < nchunks;) {
+                if (!chunk_stored(m->bitmap, k)) {
+                    k++;
+                    continue;
+                }
+                uint64_t run = k;
+                while (run < nchunks && chunk_stored(m->bitmap, run))
+                    run++;
+                codec_span_ext(c, m->data + k * SNAP_CHUNK, (size_t)((run - k) * SNAP_CHUNK));
+                k = run;
+            }
+            base_free(c->alloc, m->bitmap);
+            m->bitmap = NULL;
+            continue;
+        }
+        if (m->nstored > (c->in_len - c->pos) / SNAP_CHUNK) {
+            codec_fail(c, "memory %u: %llu stored pages exceed the record", i,
+                       (unsigned long long)m->nstored);
+            return;
+        }
+        m->chunks_at = img->wire_at + c->pos;
+        m->chunks = codec_span(c, NULL, (size_t)(m->nstored * SNAP_CHUNK));
+        uint64_t ngran = (nchunks + SNAP_GRANULE_CHUNKS - 1) / SNAP_GRANULE_CHUNKS;
+        for (uint64_t g = 0; g < ngran; g++) {
+            uint64_t here = 0, end = (g + 1) * SNAP_GRANULE_CHUNKS;
+            for (uint64_t k = g * SNAP_GRANULE_CHUNKS; k < end && k < nchunks; k++)
+                here += chunk_stored(m->bitmap, k);
+            total =
+                base_crc32c_combine(total, base_load32(m->granule_crcs + 4 * g), here * SNAP_CHUNK);
+        }
+    }
+    if (!c->writing && !c->failed && CHECKSUM_BAD(total, img->rec_crc))
+        codec_fail(c, "checksum mismatch (the page checksums do not add up to the record's)");
 }
 
 static void rec_tables(base_codec *c, waft_image *img, uint32_t index)
@@ -332,6 +483,8 @@ typedef struct rec_desc {
     uint8_t presence; /* REC_ONCE, REC_MANY or REC_LAST */
     uint8_t group;    /* REC_ONCE: index of its group of alternatives */
     bool compress;    /* compressed when the options ask for it (and it pays) */
+    bool bulk_crc;    /* its codec checks the record's checksum itself, without reading the
+                       * bulk (MEMA's pages); never compressed */
     void (*codec)(base_codec *c, waft_image *img, uint32_t index);
     uint32_t (*count)(const waft_image *img); /* writing: how many records the image gets */
 } rec_desc;
@@ -344,7 +497,12 @@ static uint32_t count_one(const waft_image *img)
 
 static uint32_t count_mems(const waft_image *img)
 {
-    return img->memory_external ? 0 : 1;
+    return img->memory_external || img->memory_aligned ? 0 : 1;
+}
+
+static uint32_t count_mema(const waft_image *img)
+{
+    return !img->memory_external && img->memory_aligned ? 1 : 0;
 }
 
 static uint32_t count_meml(const waft_image *img)
@@ -364,17 +522,19 @@ static uint32_t count_exts(const waft_image *img)
  * records, counts the records for END and requires every group to appear. A new record or
  * version is one line here plus its codec (and docs/image-format.md). */
 static const rec_desc records[] = {
-    /* tag, version, flags written, presence, group, compressible, codec, count written */
-    { TAG_MODULE, 1, REC_REQUIRED, REC_ONCE, 0, false, rec_module, count_one },
-    { TAG_MEMORY, 1, REC_REQUIRED, REC_ONCE, 1, true, rec_mems, count_mems },
-    { TAG_MEMORY_LAYOUT, 1, REC_REQUIRED, REC_ONCE, 1, true, rec_meml, count_meml },
-    { TAG_TABLES, 1, REC_REQUIRED, REC_ONCE, 2, true, rec_tables, count_one },
-    { TAG_GLOBALS, 1, REC_REQUIRED, REC_ONCE, 3, false, rec_globals, count_one },
-    { TAG_SEGMENTS, 1, REC_REQUIRED, REC_ONCE, 4, false, rec_segments, count_one },
-    { TAG_FRAMES, 1, REC_REQUIRED, REC_ONCE, 5, true, rec_frames, count_one },
-    { TAG_EXEC, 1, REC_REQUIRED, REC_ONCE, 6, false, rec_exec, count_one },
-    { TAG_EXT, 1, REC_REQUIRED, REC_MANY, 7, true, rec_ext, count_exts },
-    { TAG_END, 1, REC_REQUIRED, REC_LAST, 8, false, rec_end, count_one },
+    /* tag, version, flags written, presence, group, compressible, checked by its codec,
+     * codec, count written */
+    { TAG_MODULE, 1, REC_REQUIRED, REC_ONCE, 0, false, false, rec_module, count_one },
+    { TAG_MEMORY, 1, REC_REQUIRED, REC_ONCE, 1, true, false, rec_mems, count_mems },
+    { TAG_MEMORY_ALIGNED, 1, REC_REQUIRED, REC_ONCE, 1, false, true, rec_mema, count_mema },
+    { TAG_MEMORY_LAYOUT, 1, REC_REQUIRED, REC_ONCE, 1, true, false, rec_meml, count_meml },
+    { TAG_TABLES, 1, REC_REQUIRED, REC_ONCE, 2, true, false, rec_tables, count_one },
+    { TAG_GLOBALS, 1, REC_REQUIRED, REC_ONCE, 3, false, false, rec_globals, count_one },
+    { TAG_SEGMENTS, 1, REC_REQUIRED, REC_ONCE, 4, false, false, rec_segments, count_one },
+    { TAG_FRAMES, 1, REC_REQUIRED, REC_ONCE, 5, true, false, rec_frames, count_one },
+    { TAG_EXEC, 1, REC_REQUIRED, REC_ONCE, 6, false, false, rec_exec, count_one },
+    { TAG_EXT, 1, REC_REQUIRED, REC_MANY, 7, true, false, rec_ext, count_exts },
+    { TAG_END, 1, REC_REQUIRED, REC_LAST, 8, false, false, rec_end, count_one },
 };
 #define NRECORD_TYPES (sizeof records / sizeof records[0])
 
@@ -618,6 +778,12 @@ waft_result snap_encode(waft_image *img, const waft_image_options *opt, snap_out
     out_copy(o, head, sizeof head);
     o->crc_chain = base_crc32c(0, head, sizeof head);
 
+    /* uncompressed images carry memory as MEMA (mappable); compressed ones as MEMS */
+#if defined(WAFT_HAVE_ZSTD)
+    img->memory_aligned = !(opt && opt->compress);
+#else
+    img->memory_aligned = true;
+#endif
     uint32_t nrecords = 0;
     for (size_t t = 0; t < NRECORD_TYPES && !o->failed; t++) {
         const rec_desc *d = &records[t];
@@ -629,6 +795,7 @@ waft_result snap_encode(waft_image *img, const waft_image_options *opt, snap_out
         for (uint32_t i = 0; i < n && !o->failed; i++) {
             base_codec p;
             codec_init_writer(&p, o->a);
+            img->wire_at = o->total + RECORD_HEAD;
             d->codec(&p, img, i);
             put_record(o, d, &p, opt);
             nrecords++;
@@ -650,13 +817,6 @@ static waft_result bad(waft_error *err, const char *what, size_t off)
     return WAFT_ERR_IMAGE;
 }
 
-/* Fuzzing builds skip checksum verification, so that mutated inputs reach the record
- * parsers and restore instead of stopping at the first checksum. */
-#if defined(WAFT_FUZZING)
-#define CHECKSUM_BAD(a, b) ((void)(a), (void)(b), false)
-#else
-#define CHECKSUM_BAD(a, b) ((a) != (b))
-#endif
 
 /* Bytes a record's codec may allocate on behalf of `plen` bytes of (uncompressed) payload:
  * every array costs at most 8 bytes of memory per byte of the record that declares it
@@ -833,7 +993,14 @@ waft_result snap_decode(waft_image *img, const uint8_t *in, size_t len, waft_err
             return WAFT_ERR_IMAGE;
         }
         uint32_t crc = base_load32(in + body + stored);
-        if (CHECKSUM_BAD(base_crc32c(0, in + body, (size_t)stored), crc)) {
+        const rec_desc *d = record_find(tag);
+        bool by_codec = d && d->bulk_crc && !(flags & REC_COMPRESSED);
+        if (d && d->bulk_crc && (flags & REC_COMPRESSED)) {
+            base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos + 6, -1,
+                           "record %s cannot be compressed", tn);
+            return WAFT_ERR_IMAGE;
+        }
+        if (!by_codec && CHECKSUM_BAD(base_crc32c(0, in + body, (size_t)stored), crc)) {
             base_error_set(err, WAFT_ERR_IMAGE, (int64_t)(body + (size_t)stored), -1,
                            "record %s: checksum mismatch", tn);
             return WAFT_ERR_IMAGE;
@@ -843,7 +1010,6 @@ waft_result snap_decode(waft_image *img, const uint8_t *in, size_t len, waft_err
                            "record %s has unknown flags 0x%x", tn, (unsigned)flags);
             return WAFT_ERR_IMAGE;
         }
-        const rec_desc *d = record_find(tag);
         if (!d && (flags & REC_REQUIRED)) {
             base_error_set(err, WAFT_ERR_IMAGE, (int64_t)pos, -1, "unknown required record %s", tn);
             return WAFT_ERR_IMAGE;
@@ -877,6 +1043,8 @@ waft_result snap_decode(waft_image *img, const uint8_t *in, size_t len, waft_err
         if (d) { /* an unknown optional record is skipped, but counted */
             base_codec c;
             codec_init_reader(&c, img->alloc, payload, plen, snap_record_budget(plen));
+            img->wire_at = body;
+            img->rec_crc = crc;
             d->codec(&c, img, 0);
             if (c.failed) {
                 base_error_set(err, WAFT_ERR_IMAGE, (int64_t)(body + c.fail_pos), -1,

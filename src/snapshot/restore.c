@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#endif
+
 /* ==== Restore ==== */
 
 static waft_result restore_fail(waft_error *err, const char *fmt, uint32_t a, uint32_t b)
@@ -40,6 +44,144 @@ static bool decode_ref(const waft_instance *inst, uint8_t type, uint64_t v, uint
     if ((type == WAFT_I32 || type == WAFT_F32) && (v >> 32) != 0)
         return false; /* 32-bit values are zero-extended */
     return true;
+}
+
+/* ==== Memory from a MEMA record ==== */
+
+/* More runs of stored pages than this in one memory are copied rather than mapped: each
+ * run is a mapping of its own, and a process has a few tens of thousands. */
+#define MAP_RUNS_MAX 16384u
+
+static bool stored_at(const snap_memory *sm, uint64_t k)
+{
+    return (sm->bitmap[k / 8] >> (k % 8)) & 1u;
+}
+
+static uint64_t count_runs(const snap_memory *sm, uint64_t nchunks)
+{
+    uint64_t runs = 0;
+    for (uint64_t k = 0; k < nchunks; k++)
+        runs += stored_at(sm, k) && (k == 0 || !stored_at(sm, k - 1));
+    return runs;
+}
+
+/* Checks memory i's stored pages (back to back at sm->chunks) MiB by MiB against MEMA's
+ * checksums; with `dst`, copies them into place as it goes; with `drop`, gives the pages of
+ * the image's own mapping back once checked (the resident size stays small). */
+static waft_result check_pages(const snap_memory *sm, uint32_t i, uint8_t *dst, bool drop,
+                               waft_error *err)
+{
+    uint64_t nchunks = (uint64_t)sm->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK), k2 = 0;
+    uint64_t ngran = (nchunks + SNAP_GRANULE_CHUNKS - 1) / SNAP_GRANULE_CHUNKS;
+    for (uint64_t g = 0; g < ngran; g++) {
+        uint64_t end = (g + 1) * SNAP_GRANULE_CHUNKS, from = k2;
+        uint32_t crc = 0;
+        if (end > nchunks)
+            end = nchunks;
+        for (uint64_t k = g * SNAP_GRANULE_CHUNKS; k < end;) {
+            if (!stored_at(sm, k)) {
+                k++;
+                continue;
+            }
+            uint64_t run = k;
+            while (run < end && stored_at(sm, run))
+                run++;
+            if (run - k > sm->nstored - k2)
+                return restore_fail(err, "memory %u: the image changed while it was read%.0u", i,
+                                    0);
+            const uint8_t *src = sm->chunks + k2 * SNAP_CHUNK;
+            size_t len = (size_t)((run - k) * SNAP_CHUNK);
+            crc = base_crc32c(crc, src, len);
+            if (dst)
+                memcpy(dst + k * SNAP_CHUNK, src, len);
+            k2 += run - k;
+            k = run;
+        }
+        if (SNAP_CHECKSUM_BAD(crc, base_load32(sm->granule_crcs + 4 * g))) {
+            base_error_set(err, WAFT_ERR_IMAGE, -1, -1,
+                           "memory %u: bytes 0x%llx-0x%llx do not match their checksum (the "
+                           "image is damaged)",
+                           i, (unsigned long long)(g << SNAP_GRANULE_SHIFT),
+                           (unsigned long long)(((g + 1) << SNAP_GRANULE_SHIFT) - 1));
+            return WAFT_ERR_IMAGE;
+        }
+#if defined(MADV_DONTNEED)
+        if (drop && k2 > from)
+            madvise((void *)(sm->chunks + from * SNAP_CHUNK), (size_t)((k2 - from) * SNAP_CHUNK),
+                    MADV_DONTNEED);
+#else
+        (void)drop, (void)from;
+#endif
+    }
+    return WAFT_OK;
+}
+
+/* Maps memory i's stored pages from the image file (copy-on-write), checked up front or
+ * (`lazy`) where first touched. False if it could not be mapped: the memory is then
+ * reset to zeros for the caller to copy into. */
+static waft_result map_pages(const waft_image *img, const snap_memory *sm, uint32_t i,
+                             waft_store *s, store_memory *m, waft_error *err, bool *out_mapped)
+{
+    *out_mapped = false;
+    uint64_t nchunks = (uint64_t)sm->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK);
+    uint64_t ngran = (nchunks + SNAP_GRANULE_CHUNKS - 1) / SNAP_GRANULE_CHUNKS;
+    bool lazy = false;
+    if (img->memory_restore == WAFT_MEMORY_MAP_LAZY) {
+        uint32_t *crcs = base_malloc(img->alloc, (size_t)ngran * sizeof *crcs + 1);
+        if (crcs) {
+            for (uint64_t g = 0; g < ngran; g++)
+                crcs[g] = base_load32(sm->granule_crcs + 4 * g);
+            lazy = store_memory_lazy(m, sm->bitmap, crcs, ngran, img->path);
+            base_free(img->alloc, crcs);
+        }
+    }
+    if (!lazy) {
+        waft_result r = check_pages(sm, i, NULL, img->map != NULL, err);
+        if (r != WAFT_OK)
+            return r;
+    }
+    uint64_t k2 = 0;
+    for (uint64_t k = 0; k < nchunks;) {
+        if (!stored_at(sm, k)) {
+            k++;
+            continue;
+        }
+        uint64_t run = k;
+        while (run < nchunks && stored_at(sm, run))
+            run++;
+        if (run - k > sm->nstored - k2 ||
+            !store_memory_map_file(m, k * SNAP_CHUNK, (run - k) * SNAP_CHUNK, img->fd,
+                                   sm->chunks_at + k2 * SNAP_CHUNK, lazy)) {
+            /* back to zero anonymous memory: the caller copies */
+            if (store_memory_reset(s, m, sm->pages) != WAFT_OK) {
+                base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "memory %u: cannot allocate %u pages",
+                               i, sm->pages);
+                return WAFT_ERR_NOMEM;
+            }
+            return WAFT_OK;
+        }
+        k2 += run - k;
+        k = run;
+    }
+    *out_mapped = true;
+    return WAFT_OK;
+}
+
+/* MEMA: memory i's pages mapped from the file where that can be done, else copied; checked
+ * either way (img->memory_restore). */
+static waft_result restore_pages(const waft_image *img, const snap_memory *sm, uint32_t i,
+                                 waft_store *s, store_memory *m, waft_error *err)
+{
+    uint64_t nchunks = (uint64_t)sm->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK);
+    if (img->memory_restore != WAFT_MEMORY_COPY && img->fd >= 0 && sm->nstored &&
+        sm->chunks_at % SNAP_CHUNK == 0 && store_memory_can_map(m) &&
+        count_runs(sm, nchunks) <= MAP_RUNS_MAX) {
+        bool mapped;
+        waft_result r = map_pages(img, sm, i, s, m, err, &mapped);
+        if (r != WAFT_OK || mapped)
+            return r;
+    }
+    return check_pages(sm, i, m->data, false, err);
 }
 
 /* Sets every memory from the image: sizes and contents (MEMS), or the sizes alone (MEML:
@@ -78,6 +220,12 @@ static waft_result restore_memories(const waft_image *img, waft_instance *inst, 
             base_error_set(err, WAFT_ERR_NOMEM, -1, -1, "memory %u: cannot allocate %u pages", i,
                            sm->pages);
             return WAFT_ERR_NOMEM;
+        }
+        if (img->memory_aligned) {
+            waft_result r = restore_pages(img, sm, i, s, m, err);
+            if (r != WAFT_OK)
+                return r;
+            continue;
         }
         /* only the stored (non-zero) chunks are written: zero pages stay untouched */
         uint64_t nchunks = bytes / SNAP_CHUNK, k2 = 0;

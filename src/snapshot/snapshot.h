@@ -27,6 +27,19 @@
 #define SNAP_CHUNK_SHIFT 12u /* zero-page elision granularity: 4 KiB */
 #define SNAP_CHUNK       (1u << SNAP_CHUNK_SHIFT)
 
+/* MEMA: pages are checked by the MiB (granule), each against its own checksum, so that a
+ * mapped memory is verified where it is touched, without reading the rest */
+#define SNAP_GRANULE_SHIFT  20u
+#define SNAP_GRANULE_CHUNKS (1u << (SNAP_GRANULE_SHIFT - SNAP_CHUNK_SHIFT))
+
+/* Fuzzing builds skip checksum verification, so that mutated inputs reach the record
+ * parsers and restore instead of stopping at the first checksum. */
+#if defined(WAFT_FUZZING)
+#define SNAP_CHECKSUM_BAD(a, b) ((void)(a), (void)(b), false)
+#else
+#define SNAP_CHECKSUM_BAD(a, b) ((a) != (b))
+#endif
+
 #define SNAP_MAX_EXTS       64u /* extensions a store registers, EXTN records an image holds */
 #define SNAP_EXT_NAME_MAX   32u /* bytes of an extension's name */
 #define SNAP_EXT_NAME_SHOWN (4u * SNAP_EXT_NAME_MAX + 1) /* escaped: \xNN per byte, NUL */
@@ -34,13 +47,16 @@
 /* The in-memory form of an image's records. [snap]: on the wire, in the record named;
  * [derived]: computed while reading or writing, or bookkeeping of this process. */
 typedef struct snap_memory {
-    uint32_t pages;        /* [snap] MEMS/MEML */
-    uint32_t max_pages;    /* [snap] MEMS/MEML */
-    bool has_max;          /* [snap] MEMS/MEML */
-    const uint8_t *data;   /* [derived] saving: the live memory (pages * 64 KiB bytes) */
-    uint8_t *bitmap;       /* [snap] MEMS: one bit per 4 KiB chunk: stored (non-zero) */
-    const uint8_t *chunks; /* [snap] MEMS, loading: the stored chunks, back to back */
-    uint64_t nstored;      /* [derived] chunks stored (bits set in the bitmap) */
+    uint32_t pages;              /* [snap] MEMS/MEML */
+    uint32_t max_pages;          /* [snap] MEMS/MEML */
+    bool has_max;                /* [snap] MEMS/MEML */
+    const uint8_t *data;         /* [derived] saving: the live memory (pages * 64 KiB bytes) */
+    uint8_t *bitmap;             /* [snap] MEMS/MEMA: one bit per 4 KiB chunk: stored (non-zero) */
+    const uint8_t *chunks;       /* [snap] MEMS/MEMA, loading: the stored chunks, back to back */
+    uint64_t nstored;            /* [derived] chunks stored (bits set in the bitmap) */
+    const uint8_t *granule_crcs; /* [snap] MEMA, loading: u32 CRC-32C per MiB of memory, of
+                                  * its stored chunks (little-endian on the wire) */
+    uint64_t chunks_at;          /* [derived] MEMA, loading: file offset of `chunks` */
 } snap_memory;
 
 typedef struct snap_table {
@@ -90,6 +106,8 @@ struct waft_image {
     uint32_t nmemories;    /* [snap] MEMS/MEML */
     snap_memory *memories; /* [snap] MEMS/MEML */
     bool memory_external;  /* [snap] the tag: MEML, sizes only, contents sent separately */
+    bool memory_aligned;   /* [snap] the tag: MEMA, pages 4 KiB-aligned in the file, checked
+                            * by the MiB (written for uncompressed images) */
     uint32_t ntables;      /* [snap] TABL */
     snap_table *tables;    /* [snap] TABL */
     uint32_t nglobals;     /* [snap] GLOB */
@@ -113,6 +131,13 @@ struct waft_image {
     uint32_t nowned, cap_owned; /* [derived] */
     void *map;      /* [derived] the image file, mapped read-only (waft_image_load), or NULL */
     size_t map_len; /* [derived] */
+    int fd;         /* [derived] the image file (waft_image_load), kept to map memory from, or
+                     * -1 */
+    char path[256]; /* [derived] the file's name (or "image"), for messages */
+    uint8_t memory_restore; /* [derived] waft_memory_restore: how restore sets memory */
+    uint64_t wire_at;       /* [derived] file offset of the payload being written or read */
+    uint32_t rec_crc;       /* [derived] reading MEMA: the record's checksum (rec_mema checks
+                             * it from the page checksums, without reading the pages) */
 };
 
 /* The image being written: a list of byte ranges in order. Small metadata lives in owned

@@ -4,12 +4,9 @@
 
 #include <stdio.h>
 
-#if (defined(__unix__) || defined(__APPLE__)) && UINTPTR_MAX > 0xffffffffu && !defined(WAFT_NO_MMAP)
+#if STORE_MMAP
 #include <sys/mman.h>
-#define STORE_MMAP     1
 #define STORE_HUGE_MIN ((uint64_t)32 << 20) /* memories from this size use huge pages */
-#else
-#define STORE_MMAP 0
 #endif
 
 /* ==== Store ==== */
@@ -297,6 +294,7 @@ void store_memory_release(waft_store *s, store_memory *m)
 {
     store_memory_track(s, m, false);
 #if STORE_MMAP
+    store_memory_unmap_file(m, false);
     if (m->reserved) {
         munmap(m->data, m->reserved);
         s->alloc->used -= (size_t)m->size;
@@ -317,6 +315,9 @@ waft_result store_memory_reset(waft_store *s, store_memory *m, uint32_t pages)
     if (pages > m->max_pages || bytes > SIZE_MAX / 2)
         return WAFT_ERR_NOMEM;
 #if STORE_MMAP
+    /* pages mapped from an image file would come back as the file's, not as zeros */
+    if (m->file_backed && !store_memory_unmap_file(m, true))
+        return WAFT_ERR_NOMEM;
     if (m->reserved) {
         if (bytes > m->size) {
             if (!mem_extend(s, m, bytes))

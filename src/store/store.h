@@ -20,6 +20,13 @@
 
 #include "aot/abi.h"
 
+/* Linear memory as a reservation of address space (mmap backend): 64-bit POSIX hosts. */
+#if (defined(__unix__) || defined(__APPLE__)) && UINTPTR_MAX > 0xffffffffu && !defined(WAFT_NO_MMAP)
+#define STORE_MMAP 1
+#else
+#define STORE_MMAP 0
+#endif
+
 #if defined(__STDC_NO_ATOMICS__)
 #include <signal.h>
 typedef volatile sig_atomic_t store_flag;
@@ -84,14 +91,16 @@ typedef struct store_func {
 } store_func;
 
 typedef struct store_memory {
-    uint8_t *data;      /* [snap] contents; never moves with the mmap backend */
-    size_t reserved;    /* [derived] bytes of address space reserved (mmap backend), else 0 */
-    uint64_t size;      /* [snap] bytes = pages * 64 KiB */
-    uint32_t pages;     /* [snap] */
-    uint32_t max_pages; /* [snap] limit (65536 when the type has none) */
-    bool has_max;       /* [snap] */
-    store_mark *marks;  /* [derived] write marks while tracking (NULL otherwise) */
-    size_t nmarks;      /* [derived] entries: the maximum size in 4 KiB pages */
+    uint8_t *data;           /* [snap] contents; never moves with the mmap backend */
+    size_t reserved;         /* [derived] bytes of address space reserved (mmap backend), else 0 */
+    uint64_t size;           /* [snap] bytes = pages * 64 KiB */
+    uint32_t pages;          /* [snap] */
+    uint32_t max_pages;      /* [snap] limit (65536 when the type has none) */
+    bool has_max;            /* [snap] */
+    store_mark *marks;       /* [derived] write marks while tracking (NULL otherwise) */
+    size_t nmarks;           /* [derived] entries: the maximum size in 4 KiB pages */
+    bool file_backed;        /* [derived] some pages are mapped from an image file (mapped.c) */
+    struct store_lazy *lazy; /* [derived] those pages are checked where first touched */
 } store_memory;
 
 typedef struct store_table {
@@ -221,6 +230,31 @@ WAFT_INTERNAL waft_result store_memory_reset(waft_store *s, store_memory *m, uin
 /* Starts (on) or stops write tracking of a memory; starting clears no marks it already has.
  * WAFT_ERR_NOMEM if the map cannot be had. */
 WAFT_INTERNAL waft_result store_memory_track(waft_store *s, store_memory *m, bool on);
+/* ==== Memory mapped from an image file (mapped.c) ==== */
+
+/* Whether pages of `m` can be mapped from a file: the mmap backend, 4 KiB host pages. */
+WAFT_INTERNAL bool store_memory_can_map(const store_memory *m);
+/* Maps bytes [at, at + len) of the memory privately (copy-on-write) from `fd` at file offset
+ * `off` (both 4 KiB-aligned), readable and writable, or inaccessible (`lazy`: until
+ * store_memory_lazy checks them). False (errno set) on failure. */
+WAFT_INTERNAL bool store_memory_map_file(store_memory *m, uint64_t at, uint64_t len, int fd,
+                                         uint64_t off, bool lazy);
+/* Lazy checking of the file-mapped pages: every MiB g of the memory with stored pages
+ * (bits of `bitmap`, one per 4 KiB) is inaccessible until first touched; the fault handler
+ * then computes the CRC-32C of its stored pages, compares it with crcs[g] and opens the MiB,
+ * or, on a mismatch, prints one line naming `what` and the bytes, and ends the process
+ * (status 1): the program never reads damaged bytes. The bitmap and checksums are copied.
+ * False if no more regions can be watched (the caller then checks eagerly). */
+WAFT_INTERNAL bool store_memory_lazy(store_memory *m, const uint8_t *bitmap, const uint32_t *crcs,
+                                     uint64_t ngran, const char *what);
+/* Opens every lazily checked MiB of [at, at + len) (in bounds): each is checked now, as a
+ * touch by the program would. */
+WAFT_INTERNAL void store_memory_touch(store_memory *m, uint64_t at, uint64_t len);
+/* Gives up the file mappings: with `fresh`, the whole reservation becomes zero anonymous
+ * memory again (accessible up to the memory's size); otherwise (the memory is about to be
+ * unmapped) only the lazy check stops. False if the fresh mapping fails. */
+WAFT_INTERNAL bool store_memory_unmap_file(store_memory *m, bool fresh);
+
 /* memory.grow: returns the old page count, or -1 (as UINT32_MAX) if it cannot grow. */
 WAFT_INTERNAL uint32_t store_memory_grow(waft_store *s, store_memory *m, uint32_t delta);
 /* table.grow: the same for tables, new entries set to `init`. */

@@ -542,6 +542,9 @@ static inline bool wasi_mem_ok(const wasi_ctx *c, uint32_t ptr, uint64_t len)
      * recorded too, which costs a resend at most) */
     if (c->tracked && len)
         wasi_note_write((wasi_ctx *)c, ptr, len);
+    /* the kernel may read or write it (read(2) into it): pages still mapped lazily from an
+     * image are opened first, or it would fail with EFAULT */
+    waft_call_memory_touch(c->call, ptr, len);
     return true;
 }
 

@@ -243,6 +243,29 @@ static void test_pipe_sum_split(void)
     end();
 }
 
+/* base_crc32c_combine: crc(A||B) from crc(A), crc(B), |B|, for splits of every size class
+ * (empty parts included), and for a chain of several parts as the image reader uses it. */
+static void test_crc_combine(void)
+{
+    begin("crc32c combine");
+    static const size_t cuts[] = { 0, 1, 7, 8, 9, 4095, 4096, 65537, DATA_LEN / 2, DATA_LEN };
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        size_t a = cuts[i];
+        uint32_t ca = base_crc32c(0, data, a), cb = base_crc32c(0, data + a, DATA_LEN - a);
+        CHECK(base_crc32c_combine(ca, cb, DATA_LEN - a) == base_crc32c(0, data, DATA_LEN));
+    }
+    uint32_t chain = 0;
+    for (size_t at = 0; at < DATA_LEN; at += 1u << 20) {
+        size_t n = DATA_LEN - at < (1u << 20) ? DATA_LEN - at : (1u << 20);
+        chain = base_crc32c_combine(chain, base_crc32c(0, data + at, n), n);
+    }
+    CHECK(chain == base_crc32c(0, data, DATA_LEN));
+    /* a changed part changes the result */
+    CHECK(base_crc32c_combine(base_crc32c(0, data, 100), base_crc32c(0, data + 101, 50), 50) !=
+          base_crc32c(0, data, 150));
+    end();
+}
+
 int main(void)
 {
     signal(SIGPIPE,
@@ -259,6 +282,7 @@ int main(void)
     test_file();
     test_socket();
     test_pipe_sum_split();
+    test_crc_combine();
     free(data);
     printf("stream: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

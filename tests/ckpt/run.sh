@@ -11,6 +11,8 @@
 # single checkpoint+restore pairs in fresh directories. Every variant must give the same
 # stdout, stderr, exit status and files as the straight run. Ends with one line
 # `ckpt: N passed, N failed`.
+# WAFT_RESTORE_OPTS (e.g. --no-map, --verify) is added to every `waft restore`: make check
+# runs the harness with memory mapped from the image (the default) and copied.
 set -u
 
 if [[ $# -lt 1 || ! -x $1 ]]; then
@@ -137,7 +139,7 @@ for entry in "${programs[@]}"; do
             st=$(run_in "$c.dir" "$c" "$waft" run --dir . --image "$img" \
                 --checkpoint-at-step "$step" "$wasm" "${args[@]}")
         else
-            st=$(run_in "$c.dir" "$c" "$waft" restore "$img.prev" --dir . --image "$img" \
+            st=$(run_in "$c.dir" "$c" "$waft" restore "$img.prev" ${WAFT_RESTORE_OPTS:-} --dir . --image "$img" \
                 --checkpoint-at-step "$step")
         fi
         if [[ ! -f $img ]]; then
@@ -156,7 +158,7 @@ for entry in "${programs[@]}"; do
     done
     if ((${#problems[@]} == 0)); then
         if [[ -z $ended ]]; then
-            run_in "$c.dir" "$c" "$waft" restore "$img" --dir . >"$c.status"
+            run_in "$c.dir" "$c" "$waft" restore "$img" ${WAFT_RESTORE_OPTS:-} --dir . >"$c.status"
         else
             echo "$ended" >"$c.status"
         fi
@@ -200,7 +202,7 @@ for entry in "${programs[@]}"; do
         checkpoints=$((checkpoints + 1))
         "$waft" image check "$p.img" >/dev/null 2>"$p.check" ||
             { fail "$name: image check at step $at" "$(cat "$p.check")"; continue; }
-        run_in "$p.dir" "$p" "$waft" restore "$p.img" --dir . >"$p.status"
+        run_in "$p.dir" "$p" "$waft" restore "$p.img" ${WAFT_RESTORE_OPTS:-} --dir . >"$p.status"
         mapfile -t problems < <(compare "$s" "$p")
         if ((${#problems[@]} == 0)); then
             pass "$name: stopped at step $at of $total, restored in a new process"
