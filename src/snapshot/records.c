@@ -126,6 +126,20 @@ static bool chunk_is_zero(const uint8_t *p)
     return acc == 0;
 }
 
+/* A memory's sizes, the head of its entry in MEMS, MEMA and MEML; false if impossible. */
+static bool codec_memory_sizes(base_codec *c, snap_memory *m, uint32_t i)
+{
+    codec_u32(c, &m->pages);
+    codec_u32(c, &m->max_pages);
+    codec_bool(c, &m->has_max);
+    if (!c->writing && (m->pages > 65536 || m->max_pages > 65536 || m->pages > m->max_pages)) {
+        codec_fail(c, "memory %u: %u pages with maximum %u is impossible", i, m->pages,
+                   m->max_pages);
+        return false;
+    }
+    return !c->failed;
+}
+
 static void rec_memories(base_codec *c, waft_image *img)
 {
     codec_u32(c, &img->nmemories);
@@ -133,14 +147,8 @@ static void rec_memories(base_codec *c, waft_image *img)
         codec_array(c, img->alloc, img->memories, img->nmemories, sizeof *img->memories, 9);
     for (uint32_t i = 0; i < img->nmemories && !c->failed; i++) {
         snap_memory *m = &img->memories[i];
-        codec_u32(c, &m->pages);
-        codec_u32(c, &m->max_pages);
-        codec_bool(c, &m->has_max);
-        if (!c->writing && (m->pages > 65536 || m->max_pages > 65536 || m->pages > m->max_pages)) {
-            codec_fail(c, "memory %u: %u pages with maximum %u is impossible", i, m->pages,
-                       m->max_pages);
+        if (!codec_memory_sizes(c, m, i))
             return;
-        }
         if (img->memory_external)
             continue; /* MEML: the contents travel separately (migration) */
         uint64_t nchunks = (uint64_t)m->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK);
@@ -216,14 +224,8 @@ static void rec_mema(base_codec *c, waft_image *img, uint32_t index)
         codec_array(c, img->alloc, img->memories, img->nmemories, sizeof *img->memories, 9);
     for (uint32_t i = 0; i < img->nmemories && !c->failed; i++) {
         snap_memory *m = &img->memories[i];
-        codec_u32(c, &m->pages);
-        codec_u32(c, &m->max_pages);
-        codec_bool(c, &m->has_max);
-        if (!c->writing && (m->pages > 65536 || m->max_pages > 65536 || m->pages > m->max_pages)) {
-            codec_fail(c, "memory %u: %u pages with maximum %u is impossible", i, m->pages,
-                       m->max_pages);
+        if (!codec_memory_sizes(c, m, i))
             return;
-        }
         uint64_t nchunks = (uint64_t)m->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK);
         uint64_t map_bytes = (nchunks + 7) / 8;
         uint64_t ngran = (nchunks + SNAP_GRANULE_CHUNKS - 1) / SNAP_GRANULE_CHUNKS;
