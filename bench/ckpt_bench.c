@@ -11,7 +11,9 @@
  *   write         the same bytes to a file in DIR (page cache)
  *   write+fsync   the same, made durable
  *   save          waft_image_save, no fsync (to the page cache)
- *   save+fsync    waft_image_save as the CLI does it (durable)
+ *   save+fsync    waft_image_save as the CLI does it (durable: write-behind, then fsync),
+ *                 with its split (write, sync) from waft_image_stats
+ *   save+fsync plain   the same with plain_write (everything written, then one fsync)
  *   save zstd     with compression (level 1), no fsync
  *   restore       waft_image_load + waft_image_restore into a fresh store
  * and, for a small suspended program, the latency from image bytes to a resumable store.
@@ -138,7 +140,7 @@ static void bench_size(const char *dir, unsigned mib, int compressible)
     uint8_t *data = waft_memory_data(s, mem, &size);
     fill(data, size, compressible);
     int reps = mib >= 1024 ? 3 : 5;
-    double tm[8], tw[8], tw0[8], ts[8], tss[8], tz[8];
+    double tm[8], tw[8], tw0[8], ts[8], tss[8], tsp[8], tsc[8], tsw[8], tsy[8], tz[8];
     uint8_t *copy = malloc(size);
     if (!copy)
         die("malloc", NULL);
@@ -185,11 +187,25 @@ static void bench_size(const char *dir, unsigned mib, int compressible)
         ts[k] = now() - t0;
 
         o.no_sync = 0;
+        o.plain_write = 1;
+        unlink(path);
+        t0 = now();
+        if (waft_image_save(s, inst, path, &o, &err) != WAFT_OK)
+            die("save", &err);
+        tsp[k] = now() - t0;
+
+        waft_image_stats st;
+        o.plain_write = 0;
+        o.stats = &st;
         unlink(path);
         t0 = now();
         if (waft_image_save(s, inst, path, &o, &err) != WAFT_OK)
             die("save", &err);
         tss[k] = now() - t0;
+        tsc[k] = (double)st.capture_ns * 1e-9;
+        tsw[k] = (double)st.write_ns * 1e-9;
+        tsy[k] = (double)st.sync_ns * 1e-9;
+        o.stats = NULL;
         FILE *f = fopen(path, "rb");
         fseek(f, 0, SEEK_END);
         image_bytes = (size_t)ftell(f);
@@ -218,19 +234,24 @@ static void bench_size(const char *dir, unsigned mib, int compressible)
     double gb = (double)size / 1e9;
     double m_write0 = median(tw0, reps);
     double m_memcpy = median(tm, reps), m_write = median(tw, reps), m_save = median(ts, reps),
-           m_sync = median(tss, reps), m_z = median(tz, reps);
-    printf("{\"mib\":%u,\"data\":\"%s\",\"bytes\":%llu,"
-           "\"memcpy_gbps\":%.2f,\"write_gbps\":%.2f,\"write_fsync_gbps\":%.2f,"
-           "\"save_gbps\":%.2f,\"save_fsync_gbps\":%.2f,\"save_zstd_gbps\":%.2f,"
-           "\"restore_gbps\":%.2f,\"restore_zstd_gbps\":%.2f,"
-           "\"save_vs_memcpy\":%.3f,\"save_vs_write\":%.3f,\"restore_vs_memcpy\":%.3f,"
-           "\"restore_ms\":{\"mapped_lazy\":%.2f,\"mapped_checked\":%.2f,\"copied\":%.2f,"
-           "\"zstd\":%.2f},"
-           "\"image_bytes\":%zu,\"zstd_image_bytes\":%zu}\n",
-           mib, compressible ? "compressible" : "random", (unsigned long long)size, gb / m_memcpy,
-           gb / m_write0, gb / m_write, gb / m_save, gb / m_sync, gb / m_z, gb / restore,
-           gb / zrestore, m_memcpy / m_save, m_write0 / m_save, m_memcpy / restore, lazy * 1e3,
-           restore * 1e3, copied * 1e3, zrestore * 1e3, image_bytes, zimage_bytes);
+           m_sync = median(tss, reps), m_z = median(tz, reps), m_plain = median(tsp, reps),
+           m_sc = median(tsc, reps), m_sw = median(tsw, reps), m_sy = median(tsy, reps);
+    printf(
+        "{\"mib\":%u,\"data\":\"%s\",\"bytes\":%llu,"
+        "\"memcpy_gbps\":%.2f,\"write_gbps\":%.2f,\"write_fsync_gbps\":%.2f,"
+        "\"save_gbps\":%.2f,\"save_fsync_gbps\":%.2f,\"save_fsync_plain_gbps\":%.2f,"
+        "\"save_fsync_ms\":{\"capture\":%.1f,\"write\":%.1f,\"sync\":%.1f},\"write_fsync_ms\":%.1f,"
+        "\"save_zstd_gbps\":%.2f,"
+        "\"restore_gbps\":%.2f,\"restore_zstd_gbps\":%.2f,"
+        "\"save_vs_memcpy\":%.3f,\"save_vs_write\":%.3f,\"restore_vs_memcpy\":%.3f,"
+        "\"restore_ms\":{\"mapped_lazy\":%.2f,\"mapped_checked\":%.2f,\"copied\":%.2f,"
+        "\"zstd\":%.2f},"
+        "\"image_bytes\":%zu,\"zstd_image_bytes\":%zu}\n",
+        mib, compressible ? "compressible" : "random", (unsigned long long)size, gb / m_memcpy,
+        gb / m_write0, gb / m_write, gb / m_save, gb / m_sync, gb / m_plain, m_sc * 1e3, m_sw * 1e3,
+        m_sy * 1e3, m_write * 1e3, gb / m_z, gb / restore, gb / zrestore, m_memcpy / m_save,
+        m_write0 / m_save, m_memcpy / restore, lazy * 1e3, restore * 1e3, copied * 1e3,
+        zrestore * 1e3, image_bytes, zimage_bytes);
     fflush(stdout);
     unlink(path);
     unlink(zpath);

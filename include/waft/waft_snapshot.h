@@ -69,13 +69,25 @@ WAFT_API void waft_store_remove_state(waft_store *store, const char *name, void 
 
 /* ==== Saving ==== */
 
+/* What a save cost, filled by waft_image_save when the options point at one. */
+typedef struct waft_image_stats {
+    uint64_t bytes;      /* size of the image */
+    uint64_t capture_ns; /* capturing and encoding the state (the store stays suspended) */
+    uint64_t write_ns;   /* writing the bytes to the file */
+    uint64_t sync_ns;    /* making them durable: the last fsync, the rename, the directory */
+} waft_image_stats;
+
 typedef struct waft_image_options {
-    int omit_module; /* 1: store only the module's hash (restore then needs the module) */
-    int compress;    /* 1: zstd-compress records (if built with zstd) */
-    int level;       /* zstd level; 0 = 1 */
-    int no_sync;     /* 1: skip the fsyncs of waft_image_save (benchmarks, scratch files) */
-    int omit_memory; /* 1: store memory sizes only, not contents (live migration sends the
-                      * pages itself; see waft_image_restore_into) */
+    int omit_module;         /* 1: store only the module's hash (restore then needs the module) */
+    int compress;            /* 1: zstd-compress records (if built with zstd) */
+    int level;               /* zstd level; 0 = 1 */
+    int no_sync;             /* 1: skip the fsyncs of waft_image_save (benchmarks, scratch files) */
+    int omit_memory;         /* 1: store memory sizes only, not contents (live migration sends the
+                              * pages itself; see waft_image_restore_into) */
+    int plain_write;         /* 1: write everything, then fsync (by default the writeback of each
+                              * 16 MiB starts as soon as it is written, so the disk works during
+                              * the write and the final fsync is short; benchmarks compare both) */
+    waft_image_stats *stats; /* NULL, or filled by waft_image_save */
 } waft_image_options;
 
 /* Encodes the state of `instance` into a new malloc()ed buffer. */

@@ -50,6 +50,8 @@ static void add_piece(base_codec *c, const uint8_t *ext, size_t off, size_t len)
     c->pieces[c->npieces].ext = ext;
     c->pieces[c->npieces].off = off;
     c->pieces[c->npieces].len = len;
+    c->pieces[c->npieces].has_crc = false;
+    c->pieces[c->npieces].crc = 0;
     c->npieces++;
 }
 
@@ -72,6 +74,17 @@ const uint8_t *codec_span_ext(base_codec *c, const void *p, size_t n)
     c->mark = c->len;
     add_piece(c, p, 0, n);
     return p;
+}
+
+const uint8_t *codec_span_ext_crc(base_codec *c, const void *p, size_t n, uint32_t crc)
+{
+    uint32_t before = c->npieces;
+    const uint8_t *r = codec_span_ext(c, p, n);
+    if (c->writing && !c->failed && c->npieces > before && c->pieces[c->npieces - 1].ext == p) {
+        c->pieces[c->npieces - 1].has_crc = true;
+        c->pieces[c->npieces - 1].crc = crc;
+    }
+    return r;
 }
 
 void codec_pieces_close(base_codec *c)
@@ -297,10 +310,17 @@ static uint32_t crc32c_soft(uint32_t crc, const uint8_t *p, size_t n)
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(WAFT_NO_HW_CRC)
 #define WAFT_HW_CRC 1
-__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
-                                                            size_t n)
+/* The crc32 instruction takes 3 cycles and can start one per cycle: three lanes over three
+ * thirds of each block keep it busy, and their registers are joined by multiplying with
+ * x^(8 * lane bytes) (crc32c_lane_shift). Lane length: a 4 KiB page is one block. */
+#define CRC_LANE 1360u
+static uint32_t crc32c_lane_shift[2]; /* x^(8*CRC_LANE), x^(16*CRC_LANE); 0 until computed */
+
+static uint32_t gf2_mul(uint32_t a, uint32_t b);
+
+__attribute__((target("sse4.2"))) static uint64_t crc32c_hw_run(uint64_t c, const uint8_t *p,
+                                                                size_t n)
 {
-    uint64_t c = ~crc;
     while (n >= 8) {
         uint64_t v;
         memcpy(&v, p, 8);
@@ -308,10 +328,41 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
         p += 8;
         n -= 8;
     }
-    uint32_t c32 = (uint32_t)c;
     while (n--)
-        c32 = __builtin_ia32_crc32qi(c32, *p++);
-    return ~c32;
+        c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+    return c;
+}
+
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
+                                                            size_t n)
+{
+    uint64_t c = (uint32_t)~crc;
+    if (n >= 3 * CRC_LANE) {
+        uint32_t s1 = __atomic_load_n(&crc32c_lane_shift[0], __ATOMIC_RELAXED);
+        uint32_t s2 = __atomic_load_n(&crc32c_lane_shift[1], __ATOMIC_RELAXED);
+        if (!s1 || !s2) { /* racing first callers compute the same values */
+            s1 = base_crc32c_factor(CRC_LANE);
+            s2 = base_crc32c_factor(2 * CRC_LANE);
+            __atomic_store_n(&crc32c_lane_shift[0], s1, __ATOMIC_RELAXED);
+            __atomic_store_n(&crc32c_lane_shift[1], s2, __ATOMIC_RELAXED);
+        }
+        while (n >= 3 * CRC_LANE) {
+            uint64_t c1 = 0, c2 = 0;
+            for (size_t i = 0; i < CRC_LANE; i += 8) {
+                uint64_t v0, v1, v2;
+                memcpy(&v0, p + i, 8);
+                memcpy(&v1, p + CRC_LANE + i, 8);
+                memcpy(&v2, p + 2 * CRC_LANE + i, 8);
+                c = __builtin_ia32_crc32di(c, v0);
+                c1 = __builtin_ia32_crc32di(c1, v1);
+                c2 = __builtin_ia32_crc32di(c2, v2);
+            }
+            c = gf2_mul((uint32_t)c, s2) ^ gf2_mul((uint32_t)c1, s1) ^ (uint32_t)c2;
+            p += 3 * CRC_LANE;
+            n -= 3 * CRC_LANE;
+        }
+    }
+    return ~(uint32_t)crc32c_hw_run(c, p, n);
 }
 #endif
 
@@ -329,18 +380,19 @@ uint32_t base_crc32c(uint32_t crc, const void *p, size_t n)
  * coefficient of x^0. The pre- and post-conditioning cancel out (as in zlib's combine). */
 #define CRC32C_POLY 0x82F63B78u
 
+/* Branch-free: the bits of `a` are data, and a mispredicted branch per bit costs more than
+ * the masks. */
 static uint32_t gf2_mul(uint32_t a, uint32_t b)
 {
     uint32_t prod = 0;
-    for (uint32_t m = 1u << 31; m; m >>= 1) {
-        if (a & m)
-            prod ^= b;
-        b = b & 1 ? (b >> 1) ^ CRC32C_POLY : b >> 1; /* b times x */
+    for (int k = 31; k >= 0; k--) {
+        prod ^= b & (0u - ((a >> k) & 1u));
+        b = (b >> 1) ^ (CRC32C_POLY & (0u - (b & 1u))); /* b times x */
     }
     return prod;
 }
 
-uint32_t base_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+uint32_t base_crc32c_factor(uint64_t len_b)
 {
     uint32_t factor = 1u << 31, sq = 1u << 23; /* x^0; x^8 (one byte) */
     for (; len_b; len_b >>= 1) {
@@ -348,7 +400,17 @@ uint32_t base_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
             factor = gf2_mul(factor, sq);
         sq = gf2_mul(sq, sq);
     }
+    return factor;
+}
+
+uint32_t base_crc32c_combine_by(uint32_t crc_a, uint32_t crc_b, uint32_t factor)
+{
     return gf2_mul(crc_a, factor) ^ crc_b;
+}
+
+uint32_t base_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    return base_crc32c_combine_by(crc_a, crc_b, base_crc32c_factor(len_b));
 }
 
 /* ==== SHA-256 ==== */

@@ -23,6 +23,8 @@ typedef struct codec_piece {
     const uint8_t *ext;
     size_t off;
     size_t len;
+    bool has_crc; /* ext pieces: `crc` is the CRC-32C of the bytes (codec_span_ext_crc) */
+    uint32_t crc;
 } codec_piece;
 
 struct waft_codec {
@@ -70,6 +72,10 @@ WAFT_INTERNAL const uint8_t *codec_span(base_codec *c, const void *p, size_t n);
 /* Writing: appends a reference to n external bytes that must stay unchanged until the
  * codec's output is consumed (zero-copy, e.g. linear memory). Reading: codec_span. */
 WAFT_INTERNAL const uint8_t *codec_span_ext(base_codec *c, const void *p, size_t n);
+/* Writing: codec_span_ext with the bytes' CRC-32C already known, so whoever checksums the
+ * output combines it instead of reading them again. Reading: codec_span. */
+WAFT_INTERNAL const uint8_t *codec_span_ext_crc(base_codec *c, const void *p, size_t n,
+                                                uint32_t crc);
 /* Writing: closes the piece list; afterwards pieces[0, npieces) describe the whole output in
  * order (a codec that never used codec_span_ext has one piece: its buffer). */
 WAFT_INTERNAL void codec_pieces_close(base_codec *c);
@@ -92,6 +98,10 @@ WAFT_INTERNAL uint32_t base_crc32c(uint32_t crc, const void *p, size_t n);
 /* The CRC-32C of A followed by B, from crc(A), crc(B) and B's length, without the bytes
  * (O(log len_b)): how an image's memory record is checked without reading its pages. */
 WAFT_INTERNAL uint32_t base_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+/* The same in two steps, for many combinations with one length: the factor of len_b once,
+ * then one multiplication per combination. */
+WAFT_INTERNAL uint32_t base_crc32c_factor(uint64_t len_b);
+WAFT_INTERNAL uint32_t base_crc32c_combine_by(uint32_t crc_a, uint32_t crc_b, uint32_t factor);
 
 /* SHA-256 (FIPS 180-4). */
 typedef struct base_sha256 {

@@ -4,6 +4,7 @@
  * Invariants: see stream.h. Every byte that crosses a backend goes through `moved`, which
  * keeps the count and the running checksum, so no backend can forget either.
  */
+#define _GNU_SOURCE /* sync_file_range */
 #include "base/stream.h"
 
 #include "base/codec.h"
@@ -14,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__linux__)
+#include <fcntl.h> /* sync_file_range */
+#endif
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -28,6 +32,30 @@ void stream_init_fd(base_stream *s, int fd, enum stream_kind kind)
     memset(s, 0, sizeof *s);
     s->kind = kind == STREAM_SOCKET ? STREAM_SOCKET : STREAM_FILE;
     s->fd = fd;
+}
+
+void stream_write_behind(base_stream *s, uint64_t window)
+{
+    if (s->kind == STREAM_FILE)
+        s->behind = window;
+}
+
+/* Starts writeback of every full window written so far and waits for the one before it. */
+static void behind(base_stream *s)
+{
+#if defined(__linux__)
+    while (s->bytes - s->kicked >= s->behind) {
+        uint64_t at = s->kicked;
+        sync_file_range(s->fd, (off_t)at, (off_t)s->behind, SYNC_FILE_RANGE_WRITE);
+        s->kicked += s->behind;
+        if (at >= s->behind)
+            sync_file_range(s->fd, (off_t)(at - s->behind), (off_t)s->behind,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                SYNC_FILE_RANGE_WAIT_AFTER);
+    }
+#else
+    (void)s;
+#endif
 }
 
 void stream_init_mem_writer(base_stream *s, base_alloc *a)
@@ -189,6 +217,10 @@ bool stream_writev(base_stream *s, const stream_piece *pieces, size_t n)
         struct iovec v[GATHER_MAX];
         int nv = 0;
         size_t room = s->max_io ? s->max_io : SIZE_MAX;
+        if (s->behind) /* up to the end of the current window */
+            room = (size_t)(s->behind - (s->bytes - s->kicked)) < room
+                       ? (size_t)(s->behind - (s->bytes - s->kicked))
+                       : room;
         for (size_t j = i; j < n && nv < GATHER_MAX && room; j++) {
             size_t off = j == i ? skip : 0;
             if (pieces[j].len == off)
@@ -226,6 +258,8 @@ bool stream_writev(base_stream *s, const stream_piece *pieces, size_t n)
         }
         while (i < n && pieces[i].len == 0)
             i++;
+        if (s->behind)
+            behind(s);
     }
     return true;
 #else

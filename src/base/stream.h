@@ -46,6 +46,8 @@ typedef struct base_stream {
     size_t pos;        /* MEM_READER: next byte */
     uint64_t bytes;    /* bytes moved since init */
     size_t max_io;     /* at most this many bytes per system call, 0 = no limit (tests) */
+    uint64_t behind;   /* FILE: write-behind window in bytes, 0 = off (stream_write_behind) */
+    uint64_t kicked;   /* FILE: bytes whose writeback has been started */
     bool summing;
     uint32_t sum; /* running CRC-32C while summing */
     bool failed;
@@ -54,6 +56,12 @@ typedef struct base_stream {
 } base_stream;
 
 WAFT_INTERNAL void stream_init_fd(base_stream *s, int fd, enum stream_kind kind);
+/* A file written from offset 0 onwards: starts the writeback of each `window` bytes as soon
+ * as they are written and, before writing more, waits for the window before it, so the disk
+ * writes while memory is still being copied, dirty pages stay under two windows and the
+ * final stream_sync has at most that much left to flush (Linux: sync_file_range; elsewhere
+ * a no-op). Errors surface at stream_sync. */
+WAFT_INTERNAL void stream_write_behind(base_stream *s, uint64_t window);
 WAFT_INTERNAL void stream_init_mem_writer(base_stream *s, base_alloc *a);
 WAFT_INTERNAL void stream_init_mem_reader(base_stream *s, const void *p, size_t len);
 /* Frees a memory writer's buffer (descriptors are the caller's to close). */

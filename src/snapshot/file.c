@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <fcntl.h>
@@ -165,16 +166,38 @@ static void sync_dir(base_alloc *a, const char *path)
 #endif
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+#if defined(WAFT_POSIX_FILES)
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#else
+    timespec_get(&ts, TIME_UTC);
+#endif
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#define WRITE_BEHIND_WINDOW (16u << 20)
+
 WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *instance,
                                      const char *path, const waft_image_options *options,
                                      waft_error *out_err)
 {
     if (!path)
         return WAFT_ERR_INVALID_ARG;
+    waft_image_stats *st = options ? options->stats : NULL;
+    if (st)
+        memset(st, 0, sizeof *st);
+    uint64_t t0 = now_ns();
     snap_out out;
     waft_result r = encode_store(store, instance, options, &out, out_err);
     if (r != WAFT_OK)
         return r;
+    uint64_t t1 = now_ns(), t2 = t1;
+    if (st) {
+        st->bytes = out.total;
+        st->capture_ns = t1 - t0;
+    }
     size_t plen = strlen(path);
     char *tmp = base_malloc(store->alloc, plen + 8);
     if (!tmp) {
@@ -193,7 +216,11 @@ WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *ins
     }
     base_stream s;
     stream_init_fd(&s, fd, STREAM_FILE);
-    if (write_out(&s, &out) && sync)
+    if (sync && !(options && options->plain_write))
+        stream_write_behind(&s, WRITE_BEHIND_WINDOW);
+    bool wrote = write_out(&s, &out);
+    t2 = now_ns();
+    if (wrote && sync)
         stream_sync(&s);
     if (close(fd) != 0)
         stream_fail(&s, errno, "close failed: %s", strerror(errno));
@@ -208,6 +235,7 @@ WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *ins
     bool ok = f != NULL;
     for (uint32_t i = 0; ok && i < out.niov; i++)
         ok = fwrite(out.iov[i].p, 1, out.iov[i].len, f) == out.iov[i].len;
+    t2 = now_ns();
     if (f && fclose(f) != 0)
         ok = false;
     if (!ok) {
@@ -225,6 +253,10 @@ WAFT_API waft_result waft_image_save(waft_store *store, const waft_instance *ins
     }
     if (sync) /* make the rename itself durable */
         sync_dir(store->alloc, path);
+    if (st) {
+        st->write_ns = t2 - t1;
+        st->sync_ns = now_ns() - t2;
+    }
 done:
     base_free(store->alloc, tmp);
     snap_out_free(&out);

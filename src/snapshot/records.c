@@ -230,29 +230,38 @@ static void rec_mema(base_codec *c, waft_image *img, uint32_t index)
         uint64_t map_bytes = (nchunks + 7) / 8;
         uint64_t ngran = (nchunks + SNAP_GRANULE_CHUNKS - 1) / SNAP_GRANULE_CHUNKS;
         if (c->writing) {
+            /* one pass over the memory: which chunks are stored, and each one's CRC while it
+             * is still in the cache; the per-MiB CRCs and those of the runs (given to the
+             * record writer, which then reads no page) are combined from them */
             uint8_t *map = base_calloc(c->alloc, (size_t)map_bytes + 1, 1);
             uint8_t *crcs = base_calloc(c->alloc, (size_t)ngran * 4 + 1, 1);
-            if (!map || !crcs) {
+            uint32_t *chunk_crc = base_calloc(c->alloc, (size_t)nchunks + 1, sizeof *chunk_crc);
+            if (!map || !crcs || !chunk_crc) {
                 base_free(c->alloc, map);
                 base_free(c->alloc, crcs);
+                base_free(c->alloc, chunk_crc);
                 codec_fail(c, "out of memory");
                 return;
             }
-            for (uint64_t k = 0; k < nchunks; k++)
-                if (!chunk_is_zero(m->data + k * SNAP_CHUNK))
-                    map[k / 8] |= (uint8_t)(1u << (k % 8));
+            uint32_t f = base_crc32c_factor(SNAP_CHUNK);
             for (uint64_t g = 0; g < ngran; g++) {
                 uint32_t crc = 0;
                 uint64_t end = (g + 1) * SNAP_GRANULE_CHUNKS;
-                for (uint64_t k = g * SNAP_GRANULE_CHUNKS; k < end && k < nchunks; k++)
-                    if (chunk_stored(map, k))
-                        crc = base_crc32c(crc, m->data + k * SNAP_CHUNK, SNAP_CHUNK);
+                for (uint64_t k = g * SNAP_GRANULE_CHUNKS; k < end && k < nchunks; k++) {
+                    const uint8_t *p = m->data + k * SNAP_CHUNK;
+                    if (chunk_is_zero(p))
+                        continue;
+                    map[k / 8] |= (uint8_t)(1u << (k % 8));
+                    chunk_crc[k] = base_crc32c(0, p, SNAP_CHUNK);
+                    crc = base_crc32c_combine_by(crc, chunk_crc[k], f);
+                }
                 base_store32(crcs + 4 * g, crc);
             }
             codec_raw(c, map, (size_t)map_bytes);
             codec_raw(c, crcs, (size_t)ngran * 4);
             base_free(c->alloc, crcs);
-            m->bitmap = map; /* the writer's, until its chunks are written below */
+            m->bitmap = map;          /* the writer's, until its chunks are written below */
+            m->chunk_crc = chunk_crc; /* likewise */
         } else {
             const uint8_t *map = codec_span(c, NULL, (size_t)map_bytes);
             const uint8_t *crcs = map ? codec_span(c, NULL, (size_t)ngran * 4) : NULL;
@@ -279,8 +288,15 @@ static void rec_mema(base_codec *c, waft_image *img, uint32_t index)
             m->nstored = stored;
         }
     }
-    if (c->failed)
+    if (c->failed) {
+        for (uint32_t i = 0; c->writing && i < img->nmemories; i++) {
+            base_free(c->alloc, img->memories[i].bitmap);
+            base_free(c->alloc, img->memories[i].chunk_crc);
+            img->memories[i].bitmap = NULL;
+            img->memories[i].chunk_crc = NULL;
+        }
         return;
+    }
     /* padding: the chunks start at a multiple of 4 KiB from the start of the file */
     uint32_t pad = 0;
     if (c->writing) {
@@ -313,13 +329,17 @@ static void rec_mema(base_codec *c, waft_image *img, uint32_t index)
                     continue;
                 }
                 uint64_t run = k;
+                uint32_t crc = 0, f = base_crc32c_factor(SNAP_CHUNK);
                 while (run < nchunks && chunk_stored(m->bitmap, run))
-                    run++;
-                codec_span_ext(c, m->data + k * SNAP_CHUNK, (size_t)((run - k) * SNAP_CHUNK));
+                    crc = base_crc32c_combine_by(crc, m->chunk_crc[run++], f);
+                codec_span_ext_crc(c, m->data + k * SNAP_CHUNK, (size_t)((run - k) * SNAP_CHUNK),
+                                   crc);
                 k = run;
             }
             base_free(c->alloc, m->bitmap);
+            base_free(c->alloc, m->chunk_crc);
             m->bitmap = NULL;
+            m->chunk_crc = NULL;
             continue;
         }
         if (m->nstored > (c->in_len - c->pos) / SNAP_CHUNK) {
@@ -752,7 +772,8 @@ static void put_record(snap_out *o, const rec_desc *d, base_codec *payload,
         for (uint32_t i = 0; i < payload->npieces; i++) {
             const codec_piece *pc = &payload->pieces[i];
             const uint8_t *p = pc->ext ? pc->ext : payload->buf + pc->off;
-            crc = base_crc32c(crc, p, pc->len);
+            crc = pc->has_crc ? base_crc32c_combine(crc, pc->crc, pc->len)
+                              : base_crc32c(crc, p, pc->len);
             out_ref(o, p, pc->len);
         }
         /* the buffer now backs iovs: hand it over */

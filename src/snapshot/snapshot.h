@@ -57,6 +57,7 @@ typedef struct snap_memory {
     const uint8_t *granule_crcs; /* [snap] MEMA, loading: u32 CRC-32C per MiB of memory, of
                                   * its stored chunks (little-endian on the wire) */
     uint64_t chunks_at;          /* [derived] MEMA, loading: file offset of `chunks` */
+    uint32_t *chunk_crc;         /* [derived] MEMA, saving: CRC-32C of each stored chunk */
 } snap_memory;
 
 typedef struct snap_table {
