@@ -9,6 +9,14 @@
  * cli_ckpt_drive then writes the image (atomically, waft_image_save) and stops the run or,
  * with --leave-running, resumes it. An image that cannot be written (no such directory, a
  * full disk, no descriptor left) is reported and the run resumes: the program is intact.
+ *
+ * With --leave-running the image is written in the background: a child process (fork)
+ * holds the program as it was at the stop (the kernel copies a page only when the run
+ * writes it afterwards), writes and syncs the image and reports on a pipe, while the run
+ * goes on as soon as fork returns. A thread (bg_reaper) waits for the report and answers the
+ * request. One image at a time: a new checkpoint, and the end of the run, first wait for the
+ * one being written. If fork or the pipe fails (no memory, no descriptor), the image is
+ * written in place, the run paused meanwhile.
  * Nothing is saved inside the start function (cli_ckpt_instantiate); SIGTERM, SIGINT and
  * SIGHUP remove the control socket before ending the run.
  *
@@ -34,9 +42,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,6 +91,16 @@ static struct {
     /* SIGTERM, SIGINT and SIGHUP remove the control socket, then end the run as before */
     struct sigaction old_stop_action[3];
     int stop_installed[3];
+    /* the image being written in the background */
+    struct {
+        int active; /* a child and its reaper thread, to be joined */
+        pid_t pid;  /* the child writing it */
+        int fd;     /* its report */
+        pthread_t reaper;
+        int from_socket; /* the pending request waits for it */
+        uint64_t pause_ns;
+        char path[PATH_MAX];
+    } bg;
 } ck = { .mu = PTHREAD_MUTEX_INITIALIZER,
          .cv = PTHREAD_COND_INITIALIZER,
          .listen_fd = -1,
@@ -434,9 +454,11 @@ int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *mod
 }
 
 static void finish_request(const char *text);
+static void bg_wait(void);
 
 void cli_ckpt_end(void)
 {
+    bg_wait(); /* the image being written is answered before the control socket goes */
     if (cli_mig_active()) {
         /* the run stopped otherwise (fuel, a checkpoint, an error): the sender must stop
          * before the store goes */
@@ -486,6 +508,183 @@ static void finish_request(const char *text)
     ck.req_done = 1;
     pthread_cond_broadcast(&ck.cv);
     pthread_mutex_unlock(&ck.mu);
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void cli_ckpt_cost(char *out, size_t cap, const cli_ckpt_cost_t *c)
+{
+    snprintf(out, cap,
+             "%.1f MiB; program paused %.1f ms; capture %.1f ms, write %.1f ms, sync %.1f ms%s",
+             (double)c->bytes / 1048576.0, (double)c->pause_ns * 1e-6, (double)c->capture_ns * 1e-6,
+             (double)c->write_ns * 1e-6, (double)c->sync_ns * 1e-6,
+             c->background ? " (written while the program ran)" : "");
+}
+
+/* The reply to a request once its image is durable: "ok PATH" and what it cost. */
+static void finish_saved(const char *path, const cli_ckpt_cost_t *c)
+{
+    char msg[PATH_MAX + 200];
+    snprintf(msg, sizeof msg,
+             "ok %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %d\n", path,
+             c->bytes, c->pause_ns, c->capture_ns, c->write_ns, c->sync_ns, c->background);
+    finish_request(msg);
+}
+
+static void report_saved(const char *path, const cli_ckpt_cost_t *c)
+{
+    if (!ck.o->verbose)
+        return;
+    char line[300];
+    cli_ckpt_cost(line, sizeof line, c);
+    fprintf(stderr, "waft: checkpoint to %s: %s\n", path, line);
+}
+
+static void report_failed(const char *path, const char *reason, int from_socket)
+{
+    char msg[600];
+    snprintf(msg, sizeof msg, "error cannot write the image: %s\n", reason);
+    if (from_socket)
+        finish_request(msg);
+    fprintf(stderr, "waft: checkpoint to %s failed: %s; the program goes on\n", path, reason);
+}
+
+/* Waits for the child's report and its end, then answers. The report is one line:
+ * "ok BYTES CAPTURE_NS WRITE_NS SYNC_NS" or "error MESSAGE". */
+static void *bg_reaper(void *arg)
+{
+    (void)arg;
+    char rep[400];
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(ck.bg.fd, rep + n, sizeof rep - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (n == sizeof rep - 1)
+            break;
+    }
+    rep[n] = 0;
+    close(ck.bg.fd);
+    ck.bg.fd = -1;
+    int ws = 0;
+    while (waitpid(ck.bg.pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    char *nl = strchr(rep, '\n');
+    if (nl)
+        *nl = 0;
+    cli_ckpt_cost_t c = { .pause_ns = ck.bg.pause_ns, .background = 1 };
+    if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0 &&
+        sscanf(rep, "ok %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64, &c.bytes, &c.capture_ns,
+               &c.write_ns, &c.sync_ns) == 4) {
+        report_saved(ck.bg.path, &c);
+        if (ck.bg.from_socket)
+            finish_saved(ck.bg.path, &c);
+        return NULL;
+    }
+    char why[520];
+    if (strncmp(rep, "error ", 6) == 0)
+        snprintf(why, sizeof why, "%s", rep + 6);
+    else if (WIFSIGNALED(ws))
+        snprintf(why, sizeof why, "the process writing it (%ld) was killed by signal %d",
+                 (long)ck.bg.pid, WTERMSIG(ws));
+    else
+        snprintf(why, sizeof why, "the process writing it (%ld) ended with status %d%s%s",
+                 (long)ck.bg.pid, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, rep[0] ? ": " : "", rep);
+    report_failed(ck.bg.path, why, ck.bg.from_socket);
+    return NULL;
+}
+
+/* Waits until the image being written in the background (if any) is done and answered. */
+static void bg_wait(void)
+{
+    if (!ck.bg.active)
+        return;
+    pthread_join(ck.bg.reaper, NULL);
+    ck.bg.active = 0;
+}
+
+/* In the child: write the image, report, end. Only this thread exists here; the state it
+ * reads is the parent's at the fork. The parent's signal handlers are not for it: the
+ * control socket is the parent's to remove. It dies with the parent (an image half written
+ * stays PATH.tmp; PATH is only ever replaced whole). */
+static void bg_child(waft_store *store, const waft_instance *instance, const char *path,
+                     waft_image_options *io, int report_fd, pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    for (int k = 0; k < 3; k++)
+        signal(stop_signals[k], SIG_DFL);
+    if (ck.old_signal)
+        signal(ck.old_signal, SIG_IGN);
+    if (ck.spare_image_fd >= 0)
+        close(ck.spare_image_fd);
+    if (ck.listen_fd >= 0)
+        close(ck.listen_fd);
+    waft_image_stats st;
+    waft_error err;
+    memset(&err, 0, sizeof err);
+    io->stats = &st;
+    waft_result w = waft_image_save(store, instance, path, io, &err);
+    char line[390];
+    if (w == WAFT_OK)
+        snprintf(line, sizeof line, "ok %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                 st.bytes, st.capture_ns, st.write_ns, st.sync_ns);
+    else
+        snprintf(line, sizeof line, "error %s\n",
+                 err.message[0] ? err.message : waft_result_str(w));
+    size_t len = strlen(line), off = 0;
+    while (off < len) {
+        ssize_t r = write(report_fd, line + off, len - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        off += (size_t)r;
+    }
+    _exit(w == WAFT_OK ? 0 : 1);
+}
+
+/* Starts writing the image in a child; 0 when it runs (the reaper answers), -1 when it could
+ * not start (the caller writes it in place). */
+static int bg_start(waft_store *store, const waft_instance *instance, const char *path,
+                    waft_image_options *io, int from_socket, uint64_t t0)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    snprintf(ck.bg.path, sizeof ck.bg.path, "%s", path);
+    ck.bg.from_socket = from_socket;
+    pid_t parent = getpid();
+    fflush(NULL); /* nothing buffered is written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        bg_child(store, instance, path, io, p[1], parent);
+    }
+    close(p[1]);
+    ck.bg.pid = pid;
+    ck.bg.fd = p[0];
+    ck.bg.pause_ns = mono_ns() - t0;
+    if (pthread_create(&ck.bg.reaper, NULL, bg_reaper, NULL) != 0) {
+        bg_reaper(NULL); /* no thread: wait here */
+        return 0;
+    }
+    ck.bg.active = 1;
+    return 0;
 }
 
 waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
@@ -572,11 +771,17 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
             }
         }
         if (save) {
+            uint64_t t0 = mono_ns();
+            bg_wait(); /* one image at a time */
             waft_image_options io;
+            waft_image_stats st;
             waft_error err;
             memset(&err, 0, sizeof err);
             memset(&io, 0, sizeof io);
             io.compress = o->compress;
+            if (leave && bg_start(store, instance, path, &io, from_socket, t0) == 0)
+                goto resume; /* the reaper answers */
+            io.stats = &st;
             /* the spare makes room for the image's file even when the guest took every
              * other descriptor; the guest is suspended, so it cannot take this one */
             if (ck.spare_image_fd >= 0)
@@ -585,17 +790,13 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
             ck.spare_image_fd = open_spare();
             if (w != WAFT_OK) {
                 /* like a failed migration: the program is still whole, so it goes on */
-                const char *reason = err.message[0] ? err.message : waft_result_str(w);
-                char msg[400];
-                snprintf(msg, sizeof msg, "error cannot write the image: %s\n", reason);
+                report_failed(path, err.message[0] ? err.message : waft_result_str(w), from_socket);
+            } else {
+                cli_ckpt_cost_t c = { st.bytes,    mono_ns() - t0, st.capture_ns,
+                                      st.write_ns, st.sync_ns,     0 };
+                report_saved(path, &c);
                 if (from_socket)
-                    finish_request(msg);
-                fprintf(stderr, "waft: checkpoint to %s failed: %s; the program goes on\n", path,
-                        reason);
-            } else if (from_socket) {
-                char msg[PATH_MAX + 8];
-                snprintf(msg, sizeof msg, "ok %s\n", path);
-                finish_request(msg);
+                    finish_saved(path, &c);
             }
             if (w == WAFT_OK && !leave) {
                 waft_store_abandon(store);
@@ -606,6 +807,7 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
                 return WAFT_OK;
             }
         }
+resume:
         if (cli_mig_pausing())
             continue; /* park now (stop-and-copy stops at its trigger) */
         set_budget();
@@ -792,7 +994,22 @@ int cli_checkpoint_main(int argc, char **argv)
     if (waited < 0)
         return CLI_EXIT_ERROR;
     if (strncmp(ans, "ok ", 3) == 0) {
+        /* "ok PATH BYTES PAUSE CAPTURE WRITE SYNC BACKGROUND" (paths hold no blank) */
+        char *rest = strchr(ans + 3, ' ');
+        cli_ckpt_cost_t c;
+        memset(&c, 0, sizeof c);
+        int have =
+            rest && sscanf(rest, " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %d",
+                           &c.bytes, &c.pause_ns, &c.capture_ns, &c.write_ns, &c.sync_ns,
+                           &c.background) == 6;
+        if (rest)
+            *rest = 0;
         printf("waft: checkpoint of process %ld written to %s\n", pid, ans + 3);
+        if (o.verbose && have) {
+            char line[300];
+            cli_ckpt_cost(line, sizeof line, &c);
+            printf("waft: %s\n", line);
+        }
         return CLI_EXIT_OK;
     }
     if (n == 0 && waited)

@@ -284,8 +284,17 @@ typedef struct cli_ckpt_options {
     int use_fuel;      /* --fuel N */
     uint64_t fuel;
     int count_steps;     /* --count-steps: report the instructions executed at the end */
+    int verbose;         /* --verbose: what each checkpoint cost, on stderr */
     cli_mig_options mig; /* --migrate-to and its options */
 } cli_ckpt_options;
+
+/* What one checkpoint cost: the program's pause, the image writer's split. */
+typedef struct cli_ckpt_cost_t {
+    uint64_t bytes, pause_ns, capture_ns, write_ns, sync_ns;
+    int background; /* written by a child process while the program ran */
+} cli_ckpt_cost_t;
+/* "1024.0 MiB; program paused 1.2 ms; capture ..., write ..., sync ..." */
+void cli_ckpt_cost(char *out, size_t cap, const cli_ckpt_cost_t *c);
 
 /* Checks the options together (e.g. a trigger needs --image). -1 if fine, else a status. */
 int cli_ckpt_validate(const cli_ckpt_options *o, const char *command);
@@ -342,6 +351,7 @@ typedef struct cli_checkpoint_options {
     const char *image; /* --image FILE */
     int leave_running; /* --leave-running */
     double timeout;    /* --timeout S */
+    int verbose;       /* --verbose: print what the checkpoint cost */
 } cli_checkpoint_options;
 
 /* --tier, of `waft run` and `waft restore`. */

@@ -134,6 +134,9 @@ static const cli_option ckpt_options[] = {
     OPT(CLI_OPT_FLAG, "--count-steps", NULL, cli_ckpt_options, count_steps,
         "at the end, print \"waft: N instructions\" on stderr (the\n"
         "unit of --fuel and --checkpoint-at-step)"),
+    OPT(CLI_OPT_FLAG, "--verbose", NULL, cli_ckpt_options, verbose,
+        "after each checkpoint, print on stderr what it cost: its\n"
+        "size, the program's pause, capture, write and sync times"),
 };
 
 /* The tuning options of a migration, shared by `waft run` and `waft migrate`. */
@@ -307,6 +310,9 @@ static const cli_option checkpoint_options[] = {
         "the run goes on after the checkpoint (default: it stops)"),
     OPT(CLI_OPT_DOUBLE, "--timeout", "S", cli_checkpoint_options, timeout,
         "wait at most S seconds for the image (default 60)", .dmax = 1e9, .expect = "seconds"),
+    OPT(CLI_OPT_FLAG, "--verbose", NULL, cli_checkpoint_options, verbose,
+        "also print what the checkpoint cost: its size, the\n"
+        "program's pause, capture, write and sync times"),
 };
 
 static const cli_opt_group checkpoint_groups[] = {
@@ -315,11 +321,13 @@ static const cli_opt_group checkpoint_groups[] = {
 
 static const cli_verb checkpoint_verb = {
     .name = "checkpoint",
-    .synopsis = "PID [--image FILE] [--leave-running] [--timeout SECONDS]",
+    .synopsis = "PID [--image FILE] [--leave-running] [--timeout SECONDS] [--verbose]",
     .summary = "save a running program of this user to an image",
     .intro = "Asks the `waft run` (or `waft restore`) with process id PID, started by the same\n"
              "user, to write an image of its program, and waits until the image is safe on\n"
-             "disk. The run then stops (status 0), or goes on with --leave-running.\n",
+             "disk. The run then stops (status 0), or goes on with --leave-running: then the\n"
+             "image is written by a child process while the program runs on, paused only\n"
+             "for the fork (memory the program writes meanwhile is copied by the kernel).\n",
     .groups = checkpoint_groups,
     .ngroups = 1,
     .outro = "Exit status: 0 when the image is written, 1 otherwise (one line says why).\n",
