@@ -40,18 +40,18 @@ LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 LDLIBS_ALL := -lm $(LDLIBS)
 
 # Optional: zstd compression of images, when libzstd-dev is installed (ZSTD=0 disables).
+# Optional: libcrypto (OpenSSL) for the migration key check (src/migrate only; the core needs
+# only libc). CRYPTO=0 disables it: keys are then refused with a message saying why.
+# Neither is linked: src/base/dynlib.c loads each (dlopen, by its versioned soname) when
+# first needed, so start-up does not pay for them; the headers are needed to build. On a
+# libc older than glibc 2.34, add LDLIBS=-ldl.
 ZSTD ?= $(if $(wildcard /usr/include/zstd.h),1,0)
 ifeq ($(ZSTD),1)
 CFLAGS_ALL += -DWAFT_HAVE_ZSTD
-LDLIBS_ALL += -lzstd
 endif
-
-# Optional: libcrypto (OpenSSL) for the migration key check (src/migrate only; the core needs
-# only libc). CRYPTO=0 disables it: keys are then refused with a message saying why.
 CRYPTO ?= $(if $(wildcard /usr/include/openssl/hmac.h),1,0)
 ifeq ($(CRYPTO),1)
 MIGRATE_CFLAGS := -DWAFT_HAVE_CRYPTO
-LDLIBS_ALL += -lcrypto
 endif
 
 LIB_SRC := $(wildcard src/base/*.c src/decode/*.c src/validate/*.c src/store/*.c src/aot/*.c src/interp/*.c \
@@ -115,6 +115,7 @@ $(CLI): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS_ALL)
 
 $(BUILD)/src/migrate/%.o $(BUILD)/pic/src/migrate/%.o: CFLAGS_ALL += $(MIGRATE_CFLAGS)
+$(BUILD)/src/base/dynlib.o $(BUILD)/pic/src/base/dynlib.o: CFLAGS_ALL += $(MIGRATE_CFLAGS)
 
 $(UNIT): $(UNIT_OBJ) $(LIB)
 	$(CC) $(LDFLAGS_ALL) -pthread -o $@ $(UNIT_OBJ) $(LIB) $(LDLIBS_ALL)

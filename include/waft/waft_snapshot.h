@@ -90,6 +90,10 @@ typedef struct waft_image_options {
     waft_image_stats *stats; /* NULL, or filled by waft_image_save */
 } waft_image_options;
 
+/* 1 if `compress` works in this process (libzstd is loaded on first use); 0 if not, with
+ * the reason in `why` (if not NULL): images are then written uncompressed. */
+WAFT_API int waft_image_can_compress(char *why, size_t cap);
+
 /* Encodes the state of `instance` into a new malloc()ed buffer. */
 WAFT_API waft_result waft_image_encode(waft_store *store, const waft_instance *instance,
                                        const waft_image_options *options, uint8_t **out_bytes,

@@ -436,6 +436,9 @@ int cli_ckpt_begin(const cli_ckpt_options *o, waft_store *store, const char *mod
         }
         ck.old_signal = o->signal;
     }
+    char why[300];
+    if (o->compress && !waft_image_can_compress(why, sizeof why))
+        fprintf(stderr, "waft: --compress: %s; images are written uncompressed\n", why);
     if (ck.spare_image_fd < 0)
         ck.spare_image_fd = open_spare();
     if (ck.spare_accept_fd < 0)

@@ -115,6 +115,9 @@ int mig_transcript(const uint8_t *hello, size_t hlen, const uint8_t *challenge, 
 int mig_mac_equal(const uint8_t *a, const uint8_t *b);
 /* Whether this waft can authenticate (built with libcrypto). */
 int mig_have_crypto(void);
+/* NULL when keys work; otherwise `buf` holding why not (built without libcrypto, or it
+ * cannot be loaded). */
+const char *mig_crypto_why(char *buf, size_t cap);
 /* Fills buf with random bytes (getrandom). */
 int mig_random(uint8_t *buf, size_t n);
 

@@ -24,13 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if defined(WAFT_HAVE_CRYPTO)
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/params.h>
-#endif
+#include "base/dynlib.h" /* libcrypto, loaded when a key is first used */
 
 #define MIG_MAGIC 0x4d544657u /* "WFTM" in little-endian order */
 
@@ -48,18 +42,31 @@ static int fail(mig_conn *c, const char *fmt, ...)
 int mig_have_crypto(void)
 {
 #if defined(WAFT_HAVE_CRYPTO)
-    return 1;
+    return base_crypto_get(NULL, 0) != NULL;
 #else
     return 0;
 #endif
 }
 
+const char *mig_crypto_why(char *buf, size_t cap)
+{
+#if defined(WAFT_HAVE_CRYPTO)
+    char why[256];
+    if (base_crypto_get(why, sizeof why))
+        return NULL;
+    snprintf(buf, cap, "keys need libcrypto, which cannot be loaded: %s", why);
+#else
+    snprintf(buf, cap, "this libwaft was built without libcrypto: keys are unsupported");
+#endif
+    return buf;
+}
+
 int mig_key_load(const char *path, mig_key *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (!mig_have_crypto()) {
-        snprintf(err, errlen, "%s: this waft was built without libcrypto: keys are unsupported",
-                 path);
+    char why[320];
+    if (mig_crypto_why(why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", path, why);
         return -1;
     }
     /* O_NONBLOCK: a FIFO in the key's place is refused below instead of hanging open(2) */
@@ -102,15 +109,17 @@ int mig_mac(const mig_key *key, const char *label, const uint8_t *a, const uint8
             uint8_t out[MIG_MAC])
 {
 #if defined(WAFT_HAVE_CRYPTO)
+    const base_crypto *cr = base_crypto_get(NULL, 0);
     uint8_t msg[16 + 2 * MIG_NONCE];
     size_t ll = strlen(label);
-    if (ll > 16)
+    if (ll > 16 || !cr)
         return -1;
     memcpy(msg, label, ll);
     memcpy(msg + ll, a, MIG_NONCE);
     memcpy(msg + ll + MIG_NONCE, b, MIG_NONCE);
     unsigned int olen = 0;
-    if (!HMAC(EVP_sha256(), key->bytes, (int)key->len, msg, ll + 2 * MIG_NONCE, out, &olen) ||
+    if (!cr->HMAC(cr->EVP_sha256(), key->bytes, (int)key->len, msg, ll + 2 * MIG_NONCE, out,
+                  &olen) ||
         olen != MIG_MAC)
         return -1;
     return 0;
@@ -124,12 +133,15 @@ int mig_transcript(const uint8_t *hello, size_t hlen, const uint8_t *challenge, 
                    uint8_t out[32])
 {
 #if defined(WAFT_HAVE_CRYPTO)
+    const base_crypto *cr = base_crypto_get(NULL, 0);
+    if (!cr)
+        return -1;
     unsigned int olen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-             EVP_DigestUpdate(ctx, hello, hlen) && EVP_DigestUpdate(ctx, challenge, clen) &&
-             EVP_DigestFinal_ex(ctx, out, &olen) && olen == 32;
-    EVP_MD_CTX_free(ctx);
+    EVP_MD_CTX *ctx = cr->EVP_MD_CTX_new();
+    int ok = ctx && cr->EVP_DigestInit_ex(ctx, cr->EVP_sha256(), NULL) &&
+             cr->EVP_DigestUpdate(ctx, hello, hlen) && cr->EVP_DigestUpdate(ctx, challenge, clen) &&
+             cr->EVP_DigestFinal_ex(ctx, out, &olen) && olen == 32;
+    cr->EVP_MD_CTX_free(ctx);
     return ok ? 0 : -1;
 #else
     (void)hello, (void)hlen, (void)challenge, (void)clen, (void)out;
@@ -156,24 +168,27 @@ static int frame_mac(const uint8_t *k, uint64_t seq, const uint8_t *head, const 
                      int n, uint8_t out[MIG_MAC])
 {
 #if defined(WAFT_HAVE_CRYPTO)
+    const base_crypto *cr = base_crypto_get(NULL, 0);
+    if (!cr)
+        return -1;
     int ok = 0;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC *mac = cr->EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? cr->EVP_MAC_CTX_new(mac) : NULL;
     char digest[] = "SHA256";
-    OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                            OSSL_PARAM_construct_end() };
+    OSSL_PARAM params[] = { cr->OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                            cr->OSSL_PARAM_construct_end() };
     uint8_t s[8];
     base_store64(s, seq);
     size_t olen = 0;
-    if (ctx && EVP_MAC_init(ctx, k, MIG_MAC, params) && EVP_MAC_update(ctx, s, 8) &&
-        EVP_MAC_update(ctx, head, MIG_HEAD)) {
+    if (ctx && cr->EVP_MAC_init(ctx, k, MIG_MAC, params) && cr->EVP_MAC_update(ctx, s, 8) &&
+        cr->EVP_MAC_update(ctx, head, MIG_HEAD)) {
         ok = 1;
         for (int i = 0; i < n && ok; i++)
-            ok = EVP_MAC_update(ctx, iov[i].iov_base, iov[i].iov_len);
-        ok = ok && EVP_MAC_final(ctx, out, &olen, MIG_MAC) && olen == MIG_MAC;
+            ok = cr->EVP_MAC_update(ctx, iov[i].iov_base, iov[i].iov_len);
+        ok = ok && cr->EVP_MAC_final(ctx, out, &olen, MIG_MAC) && olen == MIG_MAC;
     }
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
+    cr->EVP_MAC_CTX_free(ctx);
+    cr->EVP_MAC_free(mac);
     return ok ? 0 : -1;
 #else
     (void)k, (void)seq, (void)head, (void)iov, (void)n, (void)out;
@@ -184,13 +199,14 @@ static int frame_mac(const uint8_t *k, uint64_t seq, const uint8_t *head, const 
 int mig_mac_equal(const uint8_t *a, const uint8_t *b)
 {
 #if defined(WAFT_HAVE_CRYPTO)
-    return CRYPTO_memcmp(a, b, MIG_MAC) == 0;
-#else
+    const base_crypto *cr = base_crypto_get(NULL, 0);
+    if (cr)
+        return cr->CRYPTO_memcmp(a, b, MIG_MAC) == 0;
+#endif
     uint8_t d = 0;
     for (size_t i = 0; i < MIG_MAC; i++)
         d |= (uint8_t)(a[i] ^ b[i]);
     return d == 0;
-#endif
 }
 
 int mig_random(uint8_t *buf, size_t n)

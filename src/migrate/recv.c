@@ -83,9 +83,7 @@ waft_result waft_migration_in_new(waft_engine *engine, int take_fd,
     mig_set_timeout(take_fd, (int)(timeout * 1000));
     in->c.max_in = MIG_SMALL_PAYLOAD; /* until the peer has proved itself */
     if (options && options->key && options->key->len) {
-        if (!mig_have_crypto()) {
-            snprintf(in->why, sizeof in->why,
-                     "this libwaft was built without libcrypto: keys are unsupported");
+        if (mig_crypto_why(in->why, sizeof in->why)) {
             *out_in = in;
             return WAFT_ERR_UNSUPPORTED;
         }

@@ -643,9 +643,9 @@ waft_result waft_migration_start(waft_store *store, const waft_instance *instanc
                 "a destination HOST:PORT");
         return WAFT_ERR_INVALID_ARG;
     }
-    if (o->key && o->key->len && !mig_have_crypto()) {
-        set_err(out_err, WAFT_ERR_UNSUPPORTED,
-                "this libwaft was built without libcrypto: keys are unsupported");
+    char why[320];
+    if (o->key && o->key->len && mig_crypto_why(why, sizeof why)) {
+        set_err(out_err, WAFT_ERR_UNSUPPORTED, "%s", why);
         return WAFT_ERR_UNSUPPORTED;
     }
     if (waft_store_frame_count(store) == 0) {

@@ -26,9 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(WAFT_HAVE_ZSTD)
-#include <zstd.h>
-#endif
+#include "base/dynlib.h" /* libzstd, loaded when an image is first compressed or read */
 
 static const uint8_t image_magic[8] = { 0x89, 'W', 'A', 'F', 'T', '\r', '\n', 0x1a };
 #define ORDER_PROBE 0x01020304u
@@ -730,9 +728,10 @@ static void put_record(snap_out *o, const rec_desc *d, base_codec *payload,
     uint8_t *zbuf = NULL;
     size_t zlen = 0;
 #if defined(WAFT_HAVE_ZSTD)
-    if (d->compress && opt && opt->compress && raw >= 256) {
+    const base_zstd *zs = opt && opt->compress ? base_zstd_get(NULL, 0) : NULL;
+    if (d->compress && zs && raw >= 256) {
         uint8_t *flat = base_malloc(o->a, raw);
-        size_t bound = ZSTD_compressBound(raw);
+        size_t bound = zs->ZSTD_compressBound(raw);
         zbuf = flat ? base_malloc(o->a, bound) : NULL;
         if (zbuf) {
             size_t at = 0;
@@ -741,8 +740,8 @@ static void put_record(snap_out *o, const rec_desc *d, base_codec *payload,
                 memcpy(flat + at, pc->ext ? pc->ext : payload->buf + pc->off, pc->len);
                 at += pc->len;
             }
-            size_t z = ZSTD_compress(zbuf, bound, flat, raw, opt->level ? opt->level : 1);
-            if (!ZSTD_isError(z) && z < raw) {
+            size_t z = zs->ZSTD_compress(zbuf, bound, flat, raw, opt->level ? opt->level : 1);
+            if (!zs->ZSTD_isError(z) && z < raw) {
                 zlen = z;
                 flags |= REC_COMPRESSED;
             } else {
@@ -803,7 +802,7 @@ waft_result snap_encode(waft_image *img, const waft_image_options *opt, snap_out
 
     /* uncompressed images carry memory as MEMA (mappable); compressed ones as MEMS */
 #if defined(WAFT_HAVE_ZSTD)
-    img->memory_aligned = !(opt && opt->compress);
+    img->memory_aligned = !(opt && opt->compress && base_zstd_get(NULL, 0));
 #else
     img->memory_aligned = true;
 #endif
@@ -830,6 +829,21 @@ waft_result snap_encode(waft_image *img, const waft_image_options *opt, snap_out
         return WAFT_ERR_NOMEM;
     }
     return WAFT_OK;
+}
+
+WAFT_API int waft_image_can_compress(char *why, size_t cap)
+{
+#if defined(WAFT_HAVE_ZSTD)
+    char lib_why[256];
+    if (base_zstd_get(lib_why, sizeof lib_why))
+        return 1;
+    if (why && cap)
+        snprintf(why, cap, "libzstd cannot be loaded: %s", lib_why);
+#else
+    if (why && cap)
+        snprintf(why, cap, "this libwaft was built without zstd");
+#endif
+    return 0;
 }
 
 /* ==== Decoding ==== */
@@ -864,7 +878,14 @@ static waft_result inflate_record(waft_image *img, const char *tn, size_t pos, c
     ZSTD_DCtx *dctx = NULL;
     uint8_t *buf = NULL;
     const char *why = NULL;
-    if (ZSTD_getFrameContentSize(z, zlen) != raw) {
+    char lib_why[300];
+    const base_zstd *zs = base_zstd_get(lib_why, sizeof lib_why);
+    if (!zs) {
+        base_error_set(err, WAFT_ERR_UNSUPPORTED, (int64_t)pos, -1,
+                       "record %s is compressed, but libzstd cannot be loaded: %s", tn, lib_why);
+        return WAFT_ERR_UNSUPPORTED;
+    }
+    if (zs->ZSTD_getFrameContentSize(z, zlen) != raw) {
         why = "the compressed data does not declare the record's size";
         goto fail;
     }
@@ -874,7 +895,7 @@ static waft_result inflate_record(waft_image *img, const char *tn, size_t pos, c
     }
     size_t cap = raw < ((size_t)1 << 20) ? (size_t)raw : ((size_t)1 << 20);
     buf = base_malloc(img->alloc, cap + 1);
-    dctx = ZSTD_createDCtx();
+    dctx = zs->ZSTD_createDCtx();
     if (!buf || !dctx) {
         r = WAFT_ERR_NOMEM;
         why = "out of memory";
@@ -884,8 +905,8 @@ static waft_result inflate_record(waft_image *img, const char *tn, size_t pos, c
     ZSTD_outBuffer o = { buf, cap, 0 };
     for (;;) {
         size_t in_was = in.pos, out_was = o.pos;
-        size_t left = ZSTD_decompressStream(dctx, &o, &in);
-        if (ZSTD_isError(left)) {
+        size_t left = zs->ZSTD_decompressStream(dctx, &o, &in);
+        if (zs->ZSTD_isError(left)) {
             why = "bad compressed data";
             goto fail;
         }
@@ -911,7 +932,7 @@ static waft_result inflate_record(waft_image *img, const char *tn, size_t pos, c
         why = "bad compressed data (its size differs from the record's)";
         goto fail;
     }
-    ZSTD_freeDCtx(dctx);
+    zs->ZSTD_freeDCtx(dctx);
     if (!snap_image_own(img, buf)) {
         base_free(img->alloc, buf);
         return bad(err, "out of memory", pos);
@@ -920,7 +941,7 @@ static waft_result inflate_record(waft_image *img, const char *tn, size_t pos, c
     img->compressed = true;
     return WAFT_OK;
 fail:
-    ZSTD_freeDCtx(dctx);
+    zs->ZSTD_freeDCtx(dctx);
     base_free(img->alloc, buf);
     base_error_set(err, r, (int64_t)pos, -1, "record %s: %s", tn, why);
     return r;
