@@ -320,13 +320,18 @@ bench:
 
 # Checkpoint and restore throughput next to memcpy and write(+fsync) of the same bytes, for
 # 1 MiB, 64 MiB and 1 GiB of touched linear memory (CKPT_MIB to choose); JSON lines in
-# bench/results/ckpt-DATE.jsonl.
+# bench/results/ckpt-DATE.jsonl. Then the `waft` command end to end (bench/ckpt_cli.py):
+# checkpoint split (pause, capture, write, sync) next to dd conv=fsync of the same bytes,
+# the pause of --leave-running, restore to first output and first instruction, peak RSS,
+# start-up against /bin/true, for CKPT_CLI_MIB; bench/results/ckpt-cli-DATE.jsonl.
 CKPT_MIB ?= 1 64 1024
-bench-ckpt: lib
+CKPT_CLI_MIB ?= 16,256,1024
+bench-ckpt: lib cli
 	$(CC) -std=c11 -O2 -D_DEFAULT_SOURCE -Iinclude bench/ckpt_bench.c $(LIB) $(LDLIBS_ALL) \
 	    -o $(BUILD)/ckpt_bench
 	mkdir -p $(BUILD)/ckpt bench/results
 	$(BUILD)/ckpt_bench $(BUILD)/ckpt $(CKPT_MIB) | tee bench/results/ckpt-$$(date +%F).jsonl
+	python3 bench/ckpt_cli.py --sizes $(CKPT_CLI_MIB)
 
 # Live migration on loopback (bench/migrate.py, guest bench/migrate/dirty.c): downtime,
 # total time, bytes and rounds for 64 MiB, 256 MiB and 1 GiB guests, pre-copy (hot or
