@@ -168,7 +168,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 WAFT_VERSION := $(shell sed -n 's/^\#define WAFT_VERSION_STRING *"\(.*\)"/\1/p' include/waft/waft.h)
-PC_LIBS := -lm $(if $(filter 1,$(ZSTD)),-lzstd) $(if $(filter 1,$(CRYPTO)),-lcrypto) -pthread
+PC_LIBS := -lm -pthread # libzstd and libcrypto are loaded at run time (src/base/dynlib.c)
 install: $(LIB) $(SHLIB)
 	install -d $(DESTDIR)$(INCLUDEDIR)/waft $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 include/waft/*.h $(DESTDIR)$(INCLUDEDIR)/waft/

@@ -15,8 +15,8 @@
  * writes it afterwards), writes and syncs the image and reports on a pipe, while the run
  * goes on as soon as fork returns. A thread (bg_reaper) waits for the report and answers the
  * request. One image at a time: a new checkpoint, and the end of the run, first wait for the
- * one being written. If fork or the pipe fails (no memory, no descriptor), the image is
- * written in place, the run paused meanwhile.
+ * one being written. If fork or the pipe fails (no memory, no descriptor), or a migration's
+ * sender thread is running, the image is written in place, the run paused meanwhile.
  * Nothing is saved inside the start function (cli_ckpt_instantiate); SIGTERM, SIGINT and
  * SIGHUP remove the control socket before ending the run.
  *
@@ -782,7 +782,10 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
             memset(&err, 0, sizeof err);
             memset(&io, 0, sizeof io);
             io.compress = o->compress;
-            if (leave && bg_start(store, instance, path, &io, from_socket, t0) == 0)
+            /* not while a migration's sender thread runs: a child must not need a lock that
+             * thread may have held at the fork */
+            if (leave && !cli_mig_active() &&
+                bg_start(store, instance, path, &io, from_socket, t0) == 0)
                 goto resume; /* the reaper answers */
             io.stats = &st;
             /* the spare makes room for the image's file even when the guest took every
