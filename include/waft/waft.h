@@ -435,6 +435,13 @@ WAFT_API void waft_store_interrupt(waft_store *store);
  * is set, return waft_call_suspend(). Safe from any thread. */
 WAFT_API int waft_store_interrupt_pending(const waft_store *store);
 
+/* For host functions that block: a descriptor that becomes readable when
+ * waft_store_interrupt() is called, to watch (poll) beside their own, so an interrupt ends
+ * the wait at once. Call it before each wait, then check waft_store_interrupt_pending: the
+ * call drains bytes of interrupts already served. Owned by the store (do not close it);
+ * -1 where the host has none. Call it from the thread running the store. */
+WAFT_API int waft_store_wake_fd(waft_store *store);
+
 typedef enum waft_stop_reason {
     WAFT_STOP_NONE = 0,
     WAFT_STOP_FUEL,

@@ -684,8 +684,15 @@ WAFT_API uint64_t waft_store_steps(const waft_store *store)
 
 WAFT_API void waft_store_interrupt(waft_store *store)
 {
-    if (store)
+    if (store) {
         STORE_FLAG_STORE(store->pending, 1);
+        store_wake(store);
+    }
+}
+
+WAFT_API int waft_store_wake_fd(waft_store *store)
+{
+    return store ? store_wake_fd(store) : -1;
 }
 
 WAFT_API int waft_store_interrupt_pending(const waft_store *store)

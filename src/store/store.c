@@ -5,7 +5,9 @@
 #include <stdio.h>
 
 #if STORE_MMAP
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #define STORE_HUGE_MIN ((uint64_t)32 << 20) /* memories from this size use huge pages */
 #endif
 
@@ -61,6 +63,68 @@ static void free_instance(waft_store *s, waft_instance *inst)
     base_free(a, inst);
 }
 
+/* ==== The wake pipe ==== */
+
+/* A blocking host call (WASI poll_oneoff, a read that waits) watches this pipe's read end
+ * with its descriptors, and waft_store_interrupt writes a byte to it (write(2) is safe in
+ * a signal handler), so an interrupt ends the wait at once instead of at the next
+ * time slice. Made on first use; non-blocking both ways, so a full pipe never blocks the
+ * interrupter and draining never blocks the waiter. */
+int store_wake_fd(waft_store *s)
+{
+#if STORE_MMAP
+    if (!s->wake_rd1) {
+        int p[2];
+        if (pipe(p) != 0)
+            return -1;
+        for (int k = 0; k < 2; k++) {
+            fcntl(p[k], F_SETFL, fcntl(p[k], F_GETFL) | O_NONBLOCK);
+            fcntl(p[k], F_SETFD, FD_CLOEXEC);
+        }
+        s->wake_rd1 = p[0] + 1;
+        STORE_FLAG_STORE(s->wake_wr1, p[1] + 1);
+    }
+    /* bytes of interrupts already served (or about to be: the caller checks pending after
+     * this, so an interrupt after the drain leaves its byte and wakes the wait) */
+    char junk[64];
+    while (read(s->wake_rd1 - 1, junk, sizeof junk) > 0)
+        ;
+    return s->wake_rd1 - 1;
+#else
+    (void)s;
+    return -1;
+#endif
+}
+
+void store_wake(waft_store *s)
+{
+#if STORE_MMAP
+    int w = STORE_FLAG_LOAD(s->wake_wr1);
+    if (w > 0) {
+        char b = 1;
+        ssize_t r = write(w - 1, &b, 1); /* a full pipe will wake the waiter anyway */
+        (void)r;
+    }
+#else
+    (void)s;
+#endif
+}
+
+void store_wake_close(waft_store *s)
+{
+#if STORE_MMAP
+    int w = STORE_FLAG_LOAD(s->wake_wr1);
+    STORE_FLAG_STORE(s->wake_wr1, 0);
+    if (w > 0)
+        close(w - 1);
+    if (s->wake_rd1 > 0)
+        close(s->wake_rd1 - 1);
+    s->wake_rd1 = 0;
+#else
+    (void)s;
+#endif
+}
+
 void store_free(waft_store *s)
 {
     if (!s)
@@ -92,6 +156,7 @@ void store_free(waft_store *s)
     base_free(a, s->exts);
     base_free(a, s->stack);
     base_free(a, s->frames);
+    store_wake_close(s);
     base_free(a, s);
 }
 

@@ -184,6 +184,8 @@ struct waft_store {
     uint32_t nframes;      /* [snap] */
     uint32_t max_frames;   /* [derived] */
     store_flag pending;    /* [derived] interrupt request */
+    store_flag wake_wr1;   /* [derived] write end of the wake pipe + 1; 0: none yet */
+    int wake_rd1;          /* [derived] its read end + 1 (waft_store_wake_fd) */
     uint64_t fuel;         /* [snap] UINT64_MAX = not counting */
     uint64_t steps;        /* [snap] instructions counted */
     waft_stop_reason stop; /* [snap] */
@@ -207,6 +209,11 @@ struct waft_store {
 
 /* Creates/frees a store. */
 WAFT_INTERNAL waft_result store_new(waft_engine *engine, waft_store **out);
+/* The wake pipe of blocking host calls (store.c): its read end, drained (-1 if there is
+ * none on this host); a byte for it; closing both ends. */
+WAFT_INTERNAL int store_wake_fd(waft_store *s);
+WAFT_INTERNAL void store_wake(waft_store *s);
+WAFT_INTERNAL void store_wake_close(waft_store *s);
 WAFT_INTERNAL void store_free(waft_store *s);
 
 /* Canonical id of a function type in this store (structural equality); adds it if new.

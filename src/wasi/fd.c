@@ -74,23 +74,33 @@ uint32_t wasi_wait_ready(wasi_ctx *c, wasi_fd *f, uint16_t events)
 
     if (!may_block(f))
         return 0;
+    bool wakeable = waft_store_wake_fd(w->store) >= 0;
     for (;;) {
-        wasi_host_pollfd p;
-        size_t ready = 0;
+        wasi_host_pollfd p[2]; /* the descriptor, and the store's wake pipe */
+        size_t ready = 0, np = 1;
         uint16_t err;
-        p.fd = f->host;
-        p.events = events;
-        p.revents = 0;
-        err = w->host->poll(w->host_ud, &p, 1, timeout, &ready);
+        p[0].fd = f->host;
+        p[0].events = events;
+        p[0].revents = 0;
+        int wake = timeout != 0 && wakeable ? waft_store_wake_fd(w->store) : -1;
+        if (wake >= 0) {
+            if (waft_store_interrupt_pending(w->store)) /* after the drain: none is lost */
+                return WASI_CTL_SUSPEND;
+            p[1].fd = wake;
+            p[1].events = WASI_POLL_IN;
+            p[1].revents = 0;
+            np = 2;
+        }
+        err = w->host->poll(w->host_ud, p, np, timeout, &ready);
         if (err != 0 && err != WASI_EINTR)
             return err;
-        if (err == 0 && ready > 0)
+        if (err == 0 && p[0].revents != 0)
             return 0;
         if (f->fdflags & WASI_FDFLAG_NONBLOCK)
             return WASI_EAGAIN; /* non-blocking is emulated: the host fd is shared */
         if (waft_store_interrupt_pending(w->store))
             return WASI_CTL_SUSPEND;
-        timeout = WASI_WAIT_SLICE_MS;
+        timeout = wakeable ? WASI_WAIT_LONG_MS : WASI_WAIT_SLICE_MS;
     }
 }
 

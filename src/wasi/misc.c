@@ -5,8 +5,9 @@
  * Invariants:
  *  - Clocks are read through wasi_clock_now, so monotonic and CPU clocks never go back,
  *    also across a restore.
- *  - poll_oneoff waits in slices of WASI_WAIT_SLICE_MS and suspends (the call is issued
- *    again on resume) when the store has an interrupt pending.
+ *  - poll_oneoff watches the store's wake pipe beside its descriptors (slices of
+ *    WASI_WAIT_LONG_MS; WASI_WAIT_SLICE_MS where there is no pipe) and suspends (the call is
+ *    issued again on resume) as soon as the store has an interrupt pending.
  */
 #include "wasi/wasi.h"
 
@@ -136,10 +137,10 @@ static void put_event(uint8_t *p, uint64_t userdata, uint16_t error, uint8_t typ
 /* Waits for at most the next deadline, the wait slice, or not at all. Returns the
  * milliseconds to pass to poll (rounded up so a deadline is never missed by waking early
  * in a loop). */
-static int wait_ms(uint64_t remaining_ns)
+static int wait_ms(uint64_t remaining_ns, int slice)
 {
     uint64_t ms = (remaining_ns + 999999u) / 1000000u;
-    return ms > (uint64_t)WASI_WAIT_SLICE_MS ? WASI_WAIT_SLICE_MS : (int)ms;
+    return ms > (uint64_t)slice ? slice : (int)ms;
 }
 
 uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
@@ -148,7 +149,7 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
     uint32_t in = wasi_arg32(args, 0), out = wasi_arg32(args, 1), n = wasi_arg32(args, 2);
     uint32_t nevents_ptr = wasi_arg32(args, 3);
     uint64_t deadline[64];
-    wasi_host_pollfd pfd[64];
+    wasi_host_pollfd pfd[65]; /* the subscriptions' descriptors, then the wake pipe */
     uint32_t pfd_sub[64];
     size_t npfd = 0;
     uint32_t nevents = 0;
@@ -201,6 +202,7 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
         }
     }
 
+    bool wakeable = waft_store_wake_fd(w->store) >= 0;
     for (;;) {
         size_t ready = 0;
         uint64_t soonest = UINT64_MAX;
@@ -208,8 +210,18 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
 
         if (nevents > 0)
             timeout = 0; /* something is due already: only collect what else is ready */
+        /* the store's wake pipe ends the wait when an interrupt comes; checked for pending
+         * after it is drained, so none is lost */
+        int wake = timeout != 0 && wakeable ? waft_store_wake_fd(w->store) : -1;
+        if (wake >= 0 && waft_store_interrupt_pending(w->store))
+            return WASI_CTL_SUSPEND;
+        if (wake >= 0) {
+            pfd[npfd].fd = wake;
+            pfd[npfd].events = WASI_POLL_IN;
+            pfd[npfd].revents = 0;
+        }
         /* with no descriptor to watch this is a plain sleep */
-        err = w->host->poll(w->host_ud, pfd, npfd, timeout, &ready);
+        err = w->host->poll(w->host_ud, pfd, npfd + (wake >= 0), timeout, &ready);
         if (err != 0 && err != WASI_EINTR)
             return err;
         if (err == 0 && ready > 0) {
@@ -250,7 +262,8 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
             break;
         if (waft_store_interrupt_pending(w->store))
             return WASI_CTL_SUSPEND; /* nothing was reported: the call can be made again */
-        timeout = soonest == UINT64_MAX ? WASI_WAIT_SLICE_MS : wait_ms(soonest);
+        int slice = wakeable ? WASI_WAIT_LONG_MS : WASI_WAIT_SLICE_MS;
+        timeout = soonest == UINT64_MAX ? slice : wait_ms(soonest, slice);
     }
     base_store32(c->mem + nevents_ptr, nevents);
     return 0;

@@ -37,13 +37,16 @@
 /* ==== Limits ==== */
 
 /* Linux's PATH_MAX counts the NUL, so openat2 refuses 4096 bytes: the walk must too. */
-#define WASI_PATH_MAX      4095u       /* bytes of a guest path (ENAMETOOLONG beyond) */
-#define WASI_NAME_MAX      255u        /* bytes of one path component */
-#define WASI_SYMLOOP_MAX   40u         /* symbolic links expanded while resolving one path */
-#define WASI_IOV_MAX       1024u       /* iovecs used per call; later ones are not transferred */
-#define WASI_IO_MAX        0x7ffff000u /* bytes transferred per call (Linux's own cap) */
-#define WASI_FD_MAX        65536u      /* guest descriptors (EMFILE beyond) */
-#define WASI_WAIT_SLICE_MS 20          /* a blocking wait checks for interrupts this often */
+#define WASI_PATH_MAX    4095u       /* bytes of a guest path (ENAMETOOLONG beyond) */
+#define WASI_NAME_MAX    255u        /* bytes of one path component */
+#define WASI_SYMLOOP_MAX 40u         /* symbolic links expanded while resolving one path */
+#define WASI_IOV_MAX     1024u       /* iovecs used per call; later ones are not transferred */
+#define WASI_IO_MAX      0x7ffff000u /* bytes transferred per call (Linux's own cap) */
+#define WASI_FD_MAX      65536u      /* guest descriptors (EMFILE beyond) */
+#define WASI_WAIT_SLICE_MS                                                                    \
+    20                         /* a blocking wait checks for interrupts this often, where the \
+                                * store has no wake descriptor (waft_store_wake_fd) */
+#define WASI_WAIT_LONG_MS 1000 /* ... and where it has one (an interrupt wakes the wait) */
 
 /* ==== Preview1 constants (wire values) ==== */
 

@@ -50,6 +50,7 @@
     X(interrupt_from_thread)          \
     X(interrupt_before_call_loop)     \
     X(interrupt_before_call_entry)    \
+    X(interrupt_wake_fd)              \
     X(host_args_results)              \
     X(host_i32_result_upper_bits)     \
     X(host_trap)                      \

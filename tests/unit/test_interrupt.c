@@ -3,6 +3,7 @@
  * Uses fuel.wat. */
 #include "harness.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -199,5 +200,38 @@ void test_interrupt_before_call_entry(void)
     CHECK_EQ(env.bytes[fs.code_offset], 0x10);
     CHECK_RESULT(waft_store_resume(env.store, &res, 1), WAFT_OK);
     CHECK_EQ(res.of.i32, 50);
+    unit_env_close(&env);
+}
+
+static bool readable(int fd)
+{
+    struct pollfd p = { fd, POLLIN, 0 };
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* waft_store_wake_fd: readable once an interrupt is requested (also from another thread,
+ * ending a wait at once), drained by the next call while the request stays pending; the
+ * same descriptor every time. */
+void test_interrupt_wake_fd(void)
+{
+    unit_env env;
+    if (!unit_env_open(&env, "fuel.wasm", NULL, NULL, 0))
+        return;
+    int fd = waft_store_wake_fd(env.store);
+    REQUIRE(fd >= 0);
+    CHECK(!readable(fd));
+    waft_store_interrupt(env.store);
+    waft_store_interrupt(env.store);
+    CHECK(readable(fd));
+    CHECK_EQ(waft_store_wake_fd(env.store), fd); /* drains */
+    CHECK(!readable(fd));
+    CHECK(waft_store_interrupt_pending(env.store));
+    /* a wait ended by an interrupt from another thread */
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, interrupt_later, env.store) == 0);
+    struct pollfd p = { fd, POLLIN, 0 };
+    CHECK_EQ(poll(&p, 1, 10000), 1);
+    pthread_join(t, NULL);
+    CHECK(waft_store_wake_fd(NULL) == -1);
     unit_env_close(&env);
 }
