@@ -181,7 +181,9 @@ static waft_result restore_pages(const waft_image *img, const snap_memory *sm, u
         if (r != WAFT_OK || mapped)
             return r;
     }
-    return check_pages(sm, i, m->data, false, err);
+    /* copied: the image's pages are given back as they are copied (reading them again
+     * reads the file: they were never written) */
+    return check_pages(sm, i, m->data, img->map != NULL, err);
 }
 
 /* Sets every memory from the image: sizes and contents (MEMS), or the sizes alone (MEML:
