@@ -28,6 +28,12 @@
 
 #include "base/dynlib.h" /* libzstd, loaded when an image is first compressed or read */
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#include <unistd.h>
+#define WAFT_SCAN_THREADS 1
+#endif
+
 static const uint8_t image_magic[8] = { 0x89, 'W', 'A', 'F', 'T', '\r', '\n', 0x1a };
 #define ORDER_PROBE 0x01020304u
 #define F64_PROBE   0xBFF8000000000000ull /* -1.5 */
@@ -203,6 +209,79 @@ static bool chunk_stored(const uint8_t *map, uint64_t k)
     return (map[k / 8] >> (k % 8)) & 1u;
 }
 
+/* The scan of MEMA's writer over granules [g0, g1): which chunks are stored (non-zero), the
+ * CRC-32C of each, and each granule's CRC combined from them. Different granules touch
+ * different bytes of every array (a granule's 256 chunks are 32 bytes of the bitmap), so
+ * ranges of granules can be scanned on different threads. */
+typedef struct mema_scan {
+    const uint8_t *data;
+    uint64_t nchunks, g0, g1;
+    uint8_t *map, *crcs;
+    uint32_t *chunk_crc;
+} mema_scan;
+
+_Static_assert(SNAP_GRANULE_CHUNKS % 8 == 0, "a granule must own whole bytes of the bitmap");
+
+static void *mema_scan_run(void *arg)
+{
+    const mema_scan *sc = arg;
+    uint32_t f = base_crc32c_factor(SNAP_CHUNK);
+    for (uint64_t g = sc->g0; g < sc->g1; g++) {
+        uint32_t crc = 0;
+        uint64_t end = (g + 1) * SNAP_GRANULE_CHUNKS;
+        for (uint64_t k = g * SNAP_GRANULE_CHUNKS; k < end && k < sc->nchunks; k++) {
+            const uint8_t *p = sc->data + k * SNAP_CHUNK;
+            if (chunk_is_zero(p))
+                continue;
+            sc->map[k / 8] |= (uint8_t)(1u << (k % 8));
+            sc->chunk_crc[k] = base_crc32c(0, p, SNAP_CHUNK);
+            crc = base_crc32c_combine_by(crc, sc->chunk_crc[k], f);
+        }
+        base_store32(sc->crcs + 4 * g, crc);
+    }
+    return NULL;
+}
+
+#define MEMA_SCAN_THREADS      4  /* at most */
+#define MEMA_SCAN_MIN_GRANULES 8u /* per thread: 8 MiB, far more work than a thread's start */
+
+/* The whole scan, on up to MEMA_SCAN_THREADS threads (memory bandwidth, not the CRC, is
+ * what one thread runs out of); a thread that cannot be started is done here instead. */
+static void mema_scan_all(const mema_scan *all)
+{
+    uint64_t ngran = all->g1 - all->g0;
+    long n = 1;
+#if defined(WAFT_SCAN_THREADS)
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    n = cpus > MEMA_SCAN_THREADS ? MEMA_SCAN_THREADS : cpus;
+    if ((uint64_t)n > ngran / MEMA_SCAN_MIN_GRANULES)
+        n = (long)(ngran / MEMA_SCAN_MIN_GRANULES);
+    if (n < 1)
+        n = 1;
+    mema_scan part[MEMA_SCAN_THREADS];
+    pthread_t tid[MEMA_SCAN_THREADS];
+    bool started[MEMA_SCAN_THREADS] = { false };
+    for (long t = 0; t < n; t++) {
+        part[t] = *all;
+        part[t].g0 = all->g0 + ngran * (uint64_t)t / (uint64_t)n;
+        part[t].g1 = all->g0 + ngran * (uint64_t)(t + 1) / (uint64_t)n;
+        if (t > 0)
+            started[t] = pthread_create(&tid[t], NULL, mema_scan_run, &part[t]) == 0;
+    }
+    mema_scan_run(&part[0]);
+    for (long t = 1; t < n; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            mema_scan_run(&part[t]);
+    }
+#else
+    (void)ngran;
+    (void)n;
+    mema_scan_run((void *)all);
+#endif
+}
+
 /* MEMA: as MEMS, but every memory's head (sizes, bitmap, one CRC-32C per MiB of memory over
  * its stored chunks) comes first, then zero padding up to a 4 KiB boundary of the file, then
  * each memory's stored chunks. So the chunks can be mapped from the file, and the record's
@@ -241,20 +320,8 @@ static void rec_mema(base_codec *c, waft_image *img, uint32_t index)
                 codec_fail(c, "out of memory");
                 return;
             }
-            uint32_t f = base_crc32c_factor(SNAP_CHUNK);
-            for (uint64_t g = 0; g < ngran; g++) {
-                uint32_t crc = 0;
-                uint64_t end = (g + 1) * SNAP_GRANULE_CHUNKS;
-                for (uint64_t k = g * SNAP_GRANULE_CHUNKS; k < end && k < nchunks; k++) {
-                    const uint8_t *p = m->data + k * SNAP_CHUNK;
-                    if (chunk_is_zero(p))
-                        continue;
-                    map[k / 8] |= (uint8_t)(1u << (k % 8));
-                    chunk_crc[k] = base_crc32c(0, p, SNAP_CHUNK);
-                    crc = base_crc32c_combine_by(crc, chunk_crc[k], f);
-                }
-                base_store32(crcs + 4 * g, crc);
-            }
+            mema_scan scan = { m->data, nchunks, 0, ngran, map, crcs, chunk_crc };
+            mema_scan_all(&scan);
             codec_raw(c, map, (size_t)map_bytes);
             codec_raw(c, crcs, (size_t)ngran * 4);
             base_free(c->alloc, crcs);

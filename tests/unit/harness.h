@@ -71,6 +71,7 @@
     X(snapshot_hostile_images)        \
     X(snapshot_record_versions)       \
     X(snapshot_duplicate_records)     \
+    X(snapshot_large_memory)          \
     X(snapshot_compressed)            \
     X(snapshot_extension_limit)       \
     X(track_marks)                    \
