@@ -1000,8 +1000,13 @@ int cli_checkpoint_main(int argc, char **argv)
     if (waited < 0)
         return CLI_EXIT_ERROR;
     if (strncmp(ans, "ok ", 3) == 0) {
-        /* "ok PATH BYTES PAUSE CAPTURE WRITE SYNC BACKGROUND" (paths hold no blank) */
-        char *rest = strchr(ans + 3, ' ');
+        /* "ok PATH BYTES PAUSE CAPTURE WRITE SYNC BACKGROUND": the six numbers from the end
+         * (the run's own --image may hold blanks) */
+        char *rest = NULL;
+        int blanks = 0;
+        for (char *q = ans + strlen(ans); q > ans + 3 && blanks < 6;)
+            if (*--q == ' ' && ++blanks == 6)
+                rest = q;
         cli_ckpt_cost_t c;
         memset(&c, 0, sizeof c);
         int have =

@@ -75,3 +75,15 @@ grep -Eq '^waft: [0-9.]+ MiB; program paused [0-9.]+ ms; capture .* sync [0-9.]+
 "$waft" restore stop.img >r.out 2>r.err
 got=$?
 [[ $got == "$want" ]] || fail "restore of the stopped image exited $got, want $want: $(cat r.err)"
+
+# ---- the run's own --image, with a blank in its name: the answer still parses ----
+rm -f run.out
+"$waft" run --image "$PWD/with blank.img" bg.wasm >run.out 2>run.err &
+pid=$!
+wait_until 20 ready
+"$waft" checkpoint "$pid" --leave-running --verbose >ck.out 2>ck.err ||
+    fail "checkpoint to the run's --image failed: $(cat ck.err)"
+grep -q "written to $PWD/with blank.img\$" ck.out || fail "checkpoint said: $(cat ck.out)"
+grep -q "program paused" ck.out || fail "checkpoint --verbose said: $(cat ck.out)"
+finish "after a checkpoint to its own --image"
+[[ -f "with blank.img" ]] || fail "no image at the run's --image"
