@@ -5,9 +5,7 @@
 #include <stdio.h>
 
 #if STORE_MMAP
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <unistd.h>
 #define STORE_HUGE_MIN ((uint64_t)32 << 20) /* memories from this size use huge pages */
 #endif
 
@@ -65,6 +63,14 @@ static void free_instance(waft_store *s, waft_instance *inst)
 
 /* ==== The wake pipe ==== */
 
+#if defined(__unix__) || defined(__APPLE__) /* every POSIX host, 32-bit ones too */
+#define STORE_WAKE_PIPE 1
+#include <fcntl.h>
+#include <unistd.h>
+#else
+#define STORE_WAKE_PIPE 0
+#endif
+
 /* A blocking host call (WASI poll_oneoff, a read that waits) watches this pipe's read end
  * with its descriptors, and waft_store_interrupt writes a byte to it (write(2) is safe in
  * a signal handler), so an interrupt ends the wait at once instead of at the next
@@ -72,7 +78,7 @@ static void free_instance(waft_store *s, waft_instance *inst)
  * interrupter and draining never blocks the waiter. */
 int store_wake_fd(waft_store *s)
 {
-#if STORE_MMAP
+#if STORE_WAKE_PIPE
     if (!s->wake_rd1) {
         int p[2];
         if (pipe(p) != 0)
@@ -98,7 +104,7 @@ int store_wake_fd(waft_store *s)
 
 void store_wake(waft_store *s)
 {
-#if STORE_MMAP
+#if STORE_WAKE_PIPE
     int w = STORE_FLAG_LOAD(s->wake_wr1);
     if (w > 0) {
         char b = 1;
@@ -112,7 +118,7 @@ void store_wake(waft_store *s)
 
 void store_wake_close(waft_store *s)
 {
-#if STORE_MMAP
+#if STORE_WAKE_PIPE
     int w = STORE_FLAG_LOAD(s->wake_wr1);
     STORE_FLAG_STORE(s->wake_wr1, 0);
     if (w > 0)
