@@ -1,5 +1,5 @@
 ;; Issue 17: fills 8 MiB of memory with non-zero words, prints "ready", then rewrites every
-;; word 96 times (a checkpoint is taken meanwhile, while the run goes on writing every page
+;; word 32 times (a checkpoint is taken meanwhile, while the run goes on writing every page
 ;; the image holds), sums them and exits with 10 + (sum mod 200): an image that mixed pages
 ;; from after its stop with the frame of the stop would end otherwise.
 (module
@@ -26,7 +26,7 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br_if $word (i32.lt_u (local.get $i) (i32.const 8388608))))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
-      (br_if $round (i32.lt_u (local.get $r) (i32.const 96))))
+      (br_if $round (i32.lt_u (local.get $r) (i32.const 32))))
     (local.set $i (i32.const 0))
     (loop $add
       (local.set $sum (i32.add (local.get $sum) (i32.load (local.get $i))))
