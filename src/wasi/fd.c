@@ -74,7 +74,7 @@ uint32_t wasi_wait_ready(wasi_ctx *c, wasi_fd *f, uint16_t events)
 
     if (!may_block(f))
         return 0;
-    bool wakeable = waft_store_wake_fd(w->store) >= 0;
+    int wakeable = -1; /* asked only once the call has to wait: most transfers do not */
     for (;;) {
         wasi_host_pollfd p[2]; /* the descriptor, and the store's wake pipe */
         size_t ready = 0, np = 1;
@@ -82,7 +82,7 @@ uint32_t wasi_wait_ready(wasi_ctx *c, wasi_fd *f, uint16_t events)
         p[0].fd = f->host;
         p[0].events = events;
         p[0].revents = 0;
-        int wake = timeout != 0 && wakeable ? waft_store_wake_fd(w->store) : -1;
+        int wake = timeout != 0 && wakeable > 0 ? waft_store_wake_fd(w->store) : -1;
         if (wake >= 0) {
             if (waft_store_interrupt_pending(w->store)) /* after the drain: none is lost */
                 return WASI_CTL_SUSPEND;
@@ -100,6 +100,8 @@ uint32_t wasi_wait_ready(wasi_ctx *c, wasi_fd *f, uint16_t events)
             return WASI_EAGAIN; /* non-blocking is emulated: the host fd is shared */
         if (waft_store_interrupt_pending(w->store))
             return WASI_CTL_SUSPEND;
+        if (wakeable < 0)
+            wakeable = waft_store_wake_fd(w->store) >= 0;
         timeout = wakeable ? WASI_WAIT_LONG_MS : WASI_WAIT_SLICE_MS;
     }
 }

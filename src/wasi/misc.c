@@ -202,7 +202,7 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
         }
     }
 
-    bool wakeable = waft_store_wake_fd(w->store) >= 0;
+    int wakeable = -1; /* asked only once the call has to wait */
     for (;;) {
         size_t ready = 0;
         uint64_t soonest = UINT64_MAX;
@@ -212,7 +212,7 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
             timeout = 0; /* something is due already: only collect what else is ready */
         /* the store's wake pipe ends the wait when an interrupt comes; checked for pending
          * after it is drained, so none is lost */
-        int wake = timeout != 0 && wakeable ? waft_store_wake_fd(w->store) : -1;
+        int wake = timeout != 0 && wakeable > 0 ? waft_store_wake_fd(w->store) : -1;
         if (wake >= 0 && waft_store_interrupt_pending(w->store))
             return WASI_CTL_SUSPEND;
         if (wake >= 0) {
@@ -262,6 +262,8 @@ uint32_t wasi_call_poll_oneoff(wasi_ctx *c, const uint64_t *args)
             break;
         if (waft_store_interrupt_pending(w->store))
             return WASI_CTL_SUSPEND; /* nothing was reported: the call can be made again */
+        if (wakeable < 0)
+            wakeable = waft_store_wake_fd(w->store) >= 0;
         int slice = wakeable ? WASI_WAIT_LONG_MS : WASI_WAIT_SLICE_MS;
         timeout = soonest == UINT64_MAX ? slice : wait_ms(soonest, slice);
     }
