@@ -520,7 +520,7 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void cli_ckpt_cost(char *out, size_t cap, const cli_ckpt_cost_t *c)
+void cli_ckpt_cost_line(char *out, size_t cap, const cli_ckpt_cost *c)
 {
     snprintf(out, cap,
              "%.1f MiB; program paused %.1f ms; capture %.1f ms, write %.1f ms, sync %.1f ms%s",
@@ -530,7 +530,7 @@ void cli_ckpt_cost(char *out, size_t cap, const cli_ckpt_cost_t *c)
 }
 
 /* The reply to a request once its image is durable: "ok PATH" and what it cost. */
-static void finish_saved(const char *path, const cli_ckpt_cost_t *c)
+static void finish_saved(const char *path, const cli_ckpt_cost *c)
 {
     char msg[PATH_MAX + 200];
     snprintf(msg, sizeof msg,
@@ -539,12 +539,12 @@ static void finish_saved(const char *path, const cli_ckpt_cost_t *c)
     finish_request(msg);
 }
 
-static void report_saved(const char *path, const cli_ckpt_cost_t *c)
+static void report_saved(const char *path, const cli_ckpt_cost *c)
 {
     if (!ck.o->verbose)
         return;
     char line[300];
-    cli_ckpt_cost(line, sizeof line, c);
+    cli_ckpt_cost_line(line, sizeof line, c);
     fprintf(stderr, "waft: checkpoint to %s: %s\n", path, line);
 }
 
@@ -583,7 +583,7 @@ static void *bg_reaper(void *arg)
     char *nl = strchr(rep, '\n');
     if (nl)
         *nl = 0;
-    cli_ckpt_cost_t c = { .pause_ns = ck.bg.pause_ns, .background = 1 };
+    cli_ckpt_cost c = { .pause_ns = ck.bg.pause_ns, .background = 1 };
     if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0 &&
         sscanf(rep, "ok %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64, &c.bytes, &c.capture_ns,
                &c.write_ns, &c.sync_ns) == 4) {
@@ -798,8 +798,8 @@ waft_result cli_ckpt_drive(const cli_ckpt_options *o, waft_store *store,
                 /* like a failed migration: the program is still whole, so it goes on */
                 report_failed(path, err.message[0] ? err.message : waft_result_str(w), from_socket);
             } else {
-                cli_ckpt_cost_t c = { st.bytes,    mono_ns() - t0, st.capture_ns,
-                                      st.write_ns, st.sync_ns,     0 };
+                cli_ckpt_cost c = { st.bytes,    mono_ns() - t0, st.capture_ns,
+                                    st.write_ns, st.sync_ns,     0 };
                 report_saved(path, &c);
                 if (from_socket)
                     finish_saved(path, &c);
@@ -1007,7 +1007,7 @@ int cli_checkpoint_main(int argc, char **argv)
         for (char *q = ans + strlen(ans); q > ans + 3 && blanks < 6;)
             if (*--q == ' ' && ++blanks == 6)
                 rest = q;
-        cli_ckpt_cost_t c;
+        cli_ckpt_cost c;
         memset(&c, 0, sizeof c);
         int have =
             rest && sscanf(rest, " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %d",
@@ -1018,7 +1018,7 @@ int cli_checkpoint_main(int argc, char **argv)
         printf("waft: checkpoint of process %ld written to %s\n", pid, ans + 3);
         if (o.verbose && have) {
             char line[300];
-            cli_ckpt_cost(line, sizeof line, &c);
+            cli_ckpt_cost_line(line, sizeof line, &c);
             printf("waft: %s\n", line);
         }
         return CLI_EXIT_OK;

@@ -289,12 +289,12 @@ typedef struct cli_ckpt_options {
 } cli_ckpt_options;
 
 /* What one checkpoint cost: the program's pause, the image writer's split. */
-typedef struct cli_ckpt_cost_t {
+typedef struct cli_ckpt_cost {
     uint64_t bytes, pause_ns, capture_ns, write_ns, sync_ns;
     int background; /* written by a child process while the program ran */
-} cli_ckpt_cost_t;
+} cli_ckpt_cost;
 /* "1024.0 MiB; program paused 1.2 ms; capture ..., write ..., sync ..." */
-void cli_ckpt_cost(char *out, size_t cap, const cli_ckpt_cost_t *c);
+void cli_ckpt_cost_line(char *out, size_t cap, const cli_ckpt_cost *c);
 
 /* Checks the options together (e.g. a trigger needs --image). -1 if fine, else a status. */
 int cli_ckpt_validate(const cli_ckpt_options *o, const char *command);

@@ -388,13 +388,14 @@ static void rec_mema(base_codec *c, waft_image *img, uint32_t index)
         snap_memory *m = &img->memories[i];
         uint64_t nchunks = (uint64_t)m->pages * (WAFT_PAGE_SIZE / SNAP_CHUNK);
         if (c->writing) {
+            uint32_t f = base_crc32c_factor(SNAP_CHUNK);
             for (uint64_t k = 0; k < nchunks;) {
                 if (!chunk_stored(m->bitmap, k)) {
                     k++;
                     continue;
                 }
                 uint64_t run = k;
-                uint32_t crc = 0, f = base_crc32c_factor(SNAP_CHUNK);
+                uint32_t crc = 0;
                 while (run < nchunks && chunk_stored(m->bitmap, run))
                     crc = base_crc32c_combine_by(crc, m->chunk_crc[run++], f);
                 codec_span_ext_crc(c, m->data + k * SNAP_CHUNK, (size_t)((run - k) * SNAP_CHUNK),

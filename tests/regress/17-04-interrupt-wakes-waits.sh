@@ -17,6 +17,14 @@ switches() {
     echo "$n"
 }
 ready() { grep -q ready run.out 2>/dev/null; }
+# quiet WHAT: process $pid switches context at most 10 times in a second
+quiet() {
+    local a b
+    a=$(switches "$pid")
+    sleep 1
+    b=$(switches "$pid")
+    ((b - a <= 10)) || fail "$1: $((b - a)) context switches in 1 s (a wake every slice?)"
+}
 
 mkfifo in.fifo
 exec 7<>in.fifo # held open: the program's read blocks instead of seeing the end
@@ -24,10 +32,7 @@ exec 7<>in.fifo # held open: the program's read blocks instead of seeing the end
 pid=$!
 wait_until 20 ready
 sleep 0.5
-a=$(switches "$pid")
-sleep 1
-b=$(switches "$pid")
-((b - a <= 10)) || fail "sleeping in poll_oneoff: $((b - a)) context switches in 1 s (a wake every slice?)"
+quiet "sleeping in poll_oneoff"
 
 # a checkpoint during the sleep: taken at once, the run stops
 "$waft" checkpoint "$pid" --image "$PWD/sleep.img" >ck.out 2>ck.err ||
@@ -40,10 +45,7 @@ printf 'ready\n' >run.out # the restored program does not print it again
 "$waft" restore sleep.img <in.fifo >r.out 2>r.err &
 pid=$!
 sleep 5 # past the sleep: now in the read
-a=$(switches "$pid")
-sleep 1
-b=$(switches "$pid")
-((b - a <= 10)) || fail "blocked in fd_read: $((b - a)) context switches in 1 s"
+quiet "blocked in fd_read"
 "$waft" checkpoint "$pid" --image "$PWD/read.img" >ck.out 2>ck.err ||
     fail "checkpoint during the read: $(cat ck.err)"
 wait "$pid" || fail "the restored run did not stop with status 0: $(cat r.err)"
